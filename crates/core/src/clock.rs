@@ -99,7 +99,11 @@ impl ScaledClock {
         ScaledClock {
             origin_real: Instant::now(),
             origin_sim: origin,
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
         }
     }
 
@@ -130,7 +134,9 @@ mod tests {
 
     #[test]
     fn manual_clock_moves_only_forward() {
-        let t0 = DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().to_utc();
+        let t0 = DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let c = ManualClock::new(t0);
         c.advance(Duration::from_secs(3600));
         assert_eq!(c.now(), t0 + chrono::Duration::hours(1));

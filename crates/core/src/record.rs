@@ -297,7 +297,11 @@ pub struct Reason {
 
 impl Reason {
     /// A reason without a numeric contribution.
-    pub fn new(about: impl Into<String>, rule: impl Into<String>, evidence: impl Into<String>) -> Reason {
+    pub fn new(
+        about: impl Into<String>,
+        rule: impl Into<String>,
+        evidence: impl Into<String>,
+    ) -> Reason {
         Reason {
             about: about.into(),
             rule: rule.into(),
@@ -791,7 +795,10 @@ mod tests {
     #[test]
     fn rejects_missing_and_empty_fields() {
         let no_text = r#"{"id":"1","source":"s","platform":"news","published_at":"2026-11-22T10:00:00+08:00"}"#;
-        assert!(matches!(Item::from_json(no_text.as_bytes()), Err(RecordError::Json(_))));
+        assert!(matches!(
+            Item::from_json(no_text.as_bytes()),
+            Err(RecordError::Json(_))
+        ));
         let empty = r#"{"id":"1","source":"s","platform":"news","text":" ","published_at":"2026-11-22T10:00:00+08:00"}"#;
         assert!(matches!(
             Item::from_json(empty.as_bytes()),
@@ -802,7 +809,10 @@ mod tests {
         let bad_time = MIN.replace("2026-11-22T10:00:00+08:00", "yesterday");
         assert!(Item::from_json(bad_time.as_bytes()).is_err());
         let future = MIN.replace("{\"id\"", "{\"schema_version\":99,\"id\"");
-        assert!(matches!(Item::from_json(future.as_bytes()), Err(RecordError::Version(99))));
+        assert!(matches!(
+            Item::from_json(future.as_bytes()),
+            Err(RecordError::Version(99))
+        ));
     }
 
     #[test]
@@ -820,7 +830,10 @@ mod tests {
         assert_eq!(v["analysis"]["sensitivity"], 0.5);
         let back = JudgedItem::from_json(&j.to_json()).unwrap();
         assert_eq!(back, j);
-        assert!(back.item.extra.is_empty(), "analysis must not leak into item.extra");
+        assert!(
+            back.item.extra.is_empty(),
+            "analysis must not leak into item.extra"
+        );
     }
 
     #[test]
