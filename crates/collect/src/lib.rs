@@ -2,14 +2,60 @@
 //!
 //! Crawler workers. Each configured source runs on its own schedule and hands [`Item`]s to an
 //! [`ItemSink`]; cursors and seen-sets live behind a [`StateStore`] so a restart neither misses nor
-//! duplicates. (Skeleton: the source kinds are being built.)
+//! duplicates.
+//!
+//! Source kinds ([`SourceKind`]): RSS/Atom/JSON feeds (portals' own and RSSHub routes), HTML
+//! portals (list → detail, CSS selectors or the government-CMS meta tags with main-text
+//! extraction), Weibo mobile-web JSON (timelines, search, hot search, comments, reposts, long
+//! text), generic JSON APIs mapped by path, message boards with their reply status, and a watched
+//! directory of dropped files. Pushed items go through [`parse_ingest`].
+//!
+//! Every source is polite (robots.txt, per-host rate limits and concurrency caps, a descriptive
+//! User-Agent), incremental (conditional GET, URL normalisation, a seen-set marked only after the
+//! sink accepted the items, content-hash dedupe), measures spread by re-observing recent posts on a
+//! decaying schedule, and reports its health as metrics and as [`HealthEvent`]s. Time comes from the
+//! injected [`yuqing_core::Clock`]; schedules sleep through its `real()` conversion.
+//!
+//! ```no_run
+//! # async fn demo(cfg: yuqing_collect::CollectConfig, sink: std::sync::Arc<dyn yuqing_collect::ItemSink>) {
+//! use std::sync::Arc;
+//! use yuqing_collect::{Collector, MemoryState};
+//! let collector = Collector::new(cfg, Arc::new(MemoryState::new()), sink, Arc::new(yuqing_core::SystemClock));
+//! let report = collector.poll_once("city-portal").await;
+//! let surge = collector.surge_handle();
+//! surge.set(true); // an emergency: poll every source at its surge interval
+//! collector.run(tokio_util::sync::CancellationToken::new()).await;
+//! # }
+//! ```
 #![warn(missing_docs)]
 
-use std::sync::Arc;
+pub mod config;
+mod error;
+mod extract;
+mod fetch;
+pub mod health;
+mod ingest;
+pub mod metrics;
+mod runtime;
+mod sources;
+pub mod state;
+pub mod text;
+pub mod timeparse;
+pub mod urlnorm;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use yuqing_core::{Item, Problems, SharedClock};
+use yuqing_core::Item;
+
+pub use config::{
+    AuthorKind, BoardSource, CollectConfig, CollectSettings, DetailSelectors, DirSource,
+    FeedSource, HtmlSource, JsonApiSource, JsonFields, Paging, SourceCommon, SourceConfig,
+    SourceKind, TimeFormat, WeiboSource,
+};
+pub use error::{CollectError, FetchError, IngestError};
+pub use health::{HealthEvent, HealthEventKind, HealthHandle, HealthStatus, SourceHealth};
+pub use ingest::{parse_ingest, IngestOutcome};
+pub use runtime::{Collector, PollReport, SurgeHandle};
+pub use state::{MemoryState, SourceState};
 
 /// A failure of the state store behind the collectors.
 #[derive(Debug, thiserror::Error)]
@@ -39,37 +85,4 @@ pub trait StateStore: Send + Sync + 'static {
 pub trait ItemSink: Send + Sync + 'static {
     /// Hands items downstream.
     async fn emit(&self, items: Vec<Item>) -> Result<(), SinkError>;
-}
-
-/// The collection part of a pipeline (`[collect]` and `[[sources]]`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectConfig {}
-
-impl CollectConfig {
-    /// Checks the section, recording problems under `path`.
-    pub fn validate(&self, _path: &str, _problems: &mut Problems) {}
-}
-
-/// Runs every configured source until shut down.
-#[derive(Debug)]
-pub struct Collector {
-    _cfg: CollectConfig,
-}
-
-impl Collector {
-    /// Builds the collectors of a pipeline.
-    pub fn new(
-        cfg: CollectConfig,
-        _state: Arc<dyn StateStore>,
-        _sink: Arc<dyn ItemSink>,
-        _clock: SharedClock,
-    ) -> Collector {
-        Collector { _cfg: cfg }
-    }
-
-    /// Runs until `shutdown` fires.
-    pub async fn run(self, shutdown: tokio_util::sync::CancellationToken) {
-        shutdown.cancelled().await;
-    }
 }
