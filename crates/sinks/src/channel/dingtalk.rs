@@ -114,7 +114,7 @@ impl Dingtalk {
     }
 
     pub(crate) fn render_alert(&self, alert: &Alert, now: DateTime<Utc>) -> Vec<Payload> {
-        let title = headline(alert);
+        let title = plain_for_markup(&headline(alert));
         let text = self.markdown(alert, now);
         let budget = self.max_bytes.saturating_sub(self.overhead(&title));
         if cost_of(&text, json_cost) <= budget {
@@ -130,7 +130,7 @@ impl Dingtalk {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let t = format!("{}{}", continuation(i, n), p.trim_end_matches('\n'));
+                let t = format!("{}{}", continuation(i, n), p);
                 Payload::Json(self.body(&title, &t))
             })
             .collect()

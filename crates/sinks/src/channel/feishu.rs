@@ -175,7 +175,7 @@ impl Feishu {
                 } else {
                     format!("{title}（续 {}/{n}）", i + 1)
                 };
-                let c = format!("{}{}", continuation(i, n), p.trim_end_matches('\n'));
+                let c = format!("{}{}", continuation(i, n), p);
                 Payload::Json(self.card(colour, &t, &c, url, &note))
             })
             .collect()

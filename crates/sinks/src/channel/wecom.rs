@@ -78,7 +78,7 @@ impl Wecom {
             WecomFormat::Markdown => self
                 .mentioned_list
                 .iter()
-                .map(|m| format!("<@{}>", plain_for_markup(m)))
+                .map(|m| format!("<@{}>", plain_for_markup(m.trim_start_matches('@'))))
                 .collect(),
             WecomFormat::Text => String::new(),
         }
@@ -146,7 +146,7 @@ impl Wecom {
             .iter()
             .enumerate()
             .map(|(i, p)| {
-                let c = format!("{}{}", continuation(i, n), p.trim_end_matches('\n'));
+                let c = format!("{}{}", continuation(i, n), p);
                 Payload::Json(self.body(&c, i + 1 == n))
             })
             .collect()
