@@ -84,7 +84,7 @@ async fn exercise(store: Store) {
     let b = item("1", "2026-11-22T10:30:00+08:00", 50);
     let seqs = store.append_items(&[a.clone(), b.clone()]).await.unwrap();
     assert!(seqs.iter().all(Option::is_some));
-    let again = store.append_items(&[a.clone()]).await.unwrap();
+    let again = store.append_items(std::slice::from_ref(&a)).await.unwrap();
     assert_eq!(
         again,
         vec![None],
@@ -109,7 +109,7 @@ async fn exercise(store: Store) {
             ..Analysis::default()
         },
     };
-    store.put_judged(&[j.clone()]).await.unwrap();
+    store.put_judged(std::slice::from_ref(&j)).await.unwrap();
     assert_eq!(store.count_items().await.unwrap(), 2);
     let of_event = store.items_of_event("ev-1", 10).await.unwrap();
     assert_eq!(of_event, vec![j]);
