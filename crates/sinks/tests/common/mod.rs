@@ -189,7 +189,7 @@ pub fn flood_alert(i: usize) -> Alert {
     a.previous_grade = None;
     a.grade = grade;
     a.title = format!("第{i}号 某街道居民反映噪音扰民问题持续未解决");
-    a.at = a.at + chrono::Duration::milliseconds(i as i64 * 6);
+    a.at += chrono::Duration::milliseconds(i as i64 * 6);
     a
 }
 
