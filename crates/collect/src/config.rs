@@ -468,7 +468,8 @@ pub struct HtmlSource {
     /// Further list pages as a template with `{page}` (gov CMSs: `…/index_{page}.html`).
     #[serde(default)]
     pub page_url: Option<String>,
-    /// The first `{page}` number of `page_url`.
+    /// The `{page}` number of the second list page, the first built from `page_url` (gov CMSs:
+    /// `index.html`, then `index_1.html`, … → 1; `?page=2`, … → 2).
     #[serde(default = "one")]
     pub page_start: u32,
     /// A selector of the "next page" link, as an alternative to `page_url`.
@@ -505,7 +506,8 @@ pub struct BoardSource {
     /// Further list pages as a template with `{page}`.
     #[serde(default)]
     pub page_url: Option<String>,
-    /// The first `{page}` number of `page_url`.
+    /// The `{page}` number of the second list page, the first built from `page_url` (gov CMSs:
+    /// `index.html`, then `index_1.html`, … → 1; `?page=2`, … → 2).
     #[serde(default = "one")]
     pub page_start: u32,
     /// A selector of the "next page" link, as an alternative to `page_url`.

@@ -109,7 +109,10 @@ impl HtmlPlan {
 
     fn page_url(&self, index: u32, next_link: Option<String>) -> Option<String> {
         match &self.page_url {
-            Some(t) => Some(t.replace("{page}", &(self.page_start + index - 1).to_string())),
+            Some(t) => Some(t.replace(
+                "{page}",
+                &(self.page_start + index.saturating_sub(2)).to_string(),
+            )),
             None => next_link,
         }
     }
