@@ -493,10 +493,14 @@ impl Store {
 
     // ---------------------------------------------------------------- alerts
 
-    /// Stores an alert unless one with its id exists. Returns `true` when it is new: only new
-    /// alerts go to the sinks, which is what keeps redelivery and restarts from duplicating.
-    pub async fn insert_alert(&self, alert: &Alert) -> Result<bool> {
+    /// Stores an alert unless one with its id exists, and — in the same transaction — queues its
+    /// delivery to `sinks` (the outbox). Returns `true` when it is new: only new alerts go to the
+    /// sinks, which is what keeps redelivery and restarts from duplicating, and the shared
+    /// transaction keeps a crash from storing an alert that is never delivered.
+    pub async fn insert_alert(&self, alert: &Alert, sinks: &[String]) -> Result<bool> {
         let body = String::from_utf8(alert.to_json()).unwrap_or_default();
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
         let res = sqlx::query(
             "INSERT INTO alerts (alert_id, event_id, kind, grade, at_ms, created_ms, department, region, body)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -507,13 +511,28 @@ impl Store {
         .bind(alert.kind.as_str())
         .bind(alert.grade.as_str())
         .bind(ms(alert.at))
-        .bind(now_ms())
+        .bind(now)
         .bind(alert.department.clone())
         .bind(alert.region.clone())
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(res.rows_affected() == 1)
+        let fresh = res.rows_affected() == 1;
+        if fresh {
+            for s in sinks {
+                sqlx::query(
+                    "INSERT INTO deliveries (alert_id, sink, status, attempts, updated_ms)
+                     VALUES ($1, $2, 'pending', 0, $3) ON CONFLICT (alert_id, sink) DO NOTHING",
+                )
+                .bind(&alert.alert_id)
+                .bind(s)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(fresh)
     }
 
     /// One alert by id.

@@ -143,14 +143,17 @@ async fn exercise(store: Store) {
 
     // Alerts: deduplicated by id.
     assert!(store
-        .insert_alert(&alert("al-1", Grade::III))
+        .insert_alert(&alert("al-1", Grade::III), &[])
         .await
         .unwrap());
     assert!(!store
-        .insert_alert(&alert("al-1", Grade::III))
+        .insert_alert(&alert("al-1", Grade::III), &[])
         .await
         .unwrap());
-    assert!(store.insert_alert(&alert("al-2", Grade::II)).await.unwrap());
+    assert!(store
+        .insert_alert(&alert("al-2", Grade::II), &["file".to_string()])
+        .await
+        .unwrap());
     assert_eq!(store.count_alerts().await.unwrap(), 2);
     let log = store.alerts_after(0, 10).await.unwrap();
     assert_eq!(
