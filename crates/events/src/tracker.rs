@@ -1,0 +1,1576 @@
+//! The event tracker: clustering, counts, the curve and the forecast of every open event.
+
+use chrono::{DateTime, FixedOffset, TimeZone};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::{debug, warn};
+use yuqing_core::{
+    id, Analysis, Counts, Event, Forecast, Item, Platform, Reason, Stage, SCHEMA_VERSION,
+};
+
+use crate::config::EventsConfig;
+use crate::error::EventsError;
+use crate::forecast::{outlook, HORIZON_SECS};
+use crate::hash::{item_key, mix64, word_key, IdMap};
+use crate::metrics::{self, H};
+use crate::spread::{
+    Bins, Curve, CurveRules, FadeCause, HawkesParams, Intensity, Kernel, Kind, ALL_KINDS,
+};
+use crate::text::{distinct_chars, gist, hamming, normalize_into, simhash, zh_count};
+
+/// The checkpoint format [`EventTracker::export`] writes.
+pub const CHECKPOINT_FORMAT: u32 = 1;
+
+const KW_PROFILE: usize = 16;
+const KW_OUT: usize = 8;
+const KW_PER_ITEM: usize = 12;
+const POSTING_CAP: usize = 32;
+const BUCKET_CAP: usize = 32;
+const FPS_PER_EVENT: usize = 8;
+const TALLY_CAP: usize = 8;
+const TOPICS_CAP: usize = 16;
+const SOURCES_CAP: usize = 512;
+const ACCOUNTS_CAP: usize = 2048;
+const EVIDENCE_RECENT: usize = 4;
+const PENDING_CAP: usize = 10_000;
+/// Time constant (seconds) of the decayed keyword document frequencies.
+const DF_TAU: f64 = 6.0 * 3600.0;
+/// Below this many (decayed) recent posts every keyword counts as rare.
+const DF_WARMUP: f64 = 50.0;
+/// Keywords in more than this share of recent posts do not propose candidates.
+const DF_COMMON: f64 = 0.05;
+
+const KIND_KEYWORD: u64 = 1;
+const KIND_SOURCE: u64 = 2;
+const KIND_AUTHOR: u64 = 3;
+const KIND_EVENT: u64 = 4;
+
+const SEEN: u8 = 1;
+const CHILD: u8 = 2;
+
+/// How an item joined its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// It opened a new event.
+    New,
+    /// It is a repost or comment (or the root) of a thread the event holds.
+    Thread,
+    /// Its text is a near-duplicate of a post in the event.
+    NearDuplicate,
+    /// It shares enough keywords (and no conflicting place) with the event.
+    Keywords,
+    /// It was seen before: a re-observation with new counts.
+    Reobserved,
+}
+
+impl Merge {
+    /// The wire name (also the `merge` label of `yuqing_events_items_total`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Merge::New => "new",
+            Merge::Thread => "thread",
+            Merge::NearDuplicate => "near_duplicate",
+            Merge::Keywords => "keywords",
+            Merge::Reobserved => "reobserved",
+        }
+    }
+}
+
+/// What the tracker remembers of an item key or a thread root.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Ref {
+    slot: u32,
+    flags: u8,
+    /// Repost items seen in this thread (when the key is a thread root).
+    child_reposts: u32,
+    /// Comment items seen in this thread.
+    child_comments: u32,
+    /// Latest (highest) reposts, comments, likes, views the item itself reported.
+    m: [u32; 4],
+    /// Event time (seconds) of the latest observation.
+    #[serde(with = "crate::bits::f64")]
+    last_obs: f64,
+}
+
+impl Ref {
+    fn placeholder(slot: u32) -> Ref {
+        Ref {
+            slot,
+            flags: 0,
+            child_reposts: 0,
+            child_comments: 0,
+            m: [0; 4],
+            last_obs: f64::NAN,
+        }
+    }
+
+    /// The item's (or thread's) share of the event's reposts, comments, likes and views: the
+    /// item's own latest counts, or the children seen in its thread where those are more.
+    fn contribution(&self) -> [u64; 4] {
+        [
+            u64::from(self.m[0].max(self.child_reposts)),
+            u64::from(self.m[1].max(self.child_comments)),
+            u64::from(self.m[2]),
+            u64::from(self.m[3]),
+        ]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct FpEntry {
+    fp: u64,
+    slot: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Decayed {
+    #[serde(with = "crate::bits::f64")]
+    v: f64,
+    #[serde(with = "crate::bits::f64")]
+    t: f64,
+}
+
+impl Decayed {
+    fn at(&self, now: f64) -> f64 {
+        self.v * (-((now - self.t).max(0.0)) / DF_TAU).exp()
+    }
+
+    fn bump(&mut self, now: f64) {
+        if now >= self.t {
+            self.v = self.at(now) + 1.0;
+            self.t = now;
+        } else {
+            self.v += (-(self.t - now) / DF_TAU).exp();
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Kw {
+    h: u64,
+    #[serde(with = "crate::bits::f64")]
+    w: f64,
+    word: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Tally {
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    n: u32,
+}
+
+fn tally(list: &mut Vec<Tally>, name: &str, code: Option<&str>) {
+    if name.trim().is_empty() {
+        return;
+    }
+    if let Some(t) = list.iter_mut().find(|t| t.name == name) {
+        t.n = t.n.saturating_add(1);
+        if t.code.is_none() {
+            t.code = code.map(str::to_string);
+        }
+    } else if list.len() < TALLY_CAP {
+        list.push(Tally {
+            name: name.to_string(),
+            code: code.map(str::to_string),
+            n: 1,
+        });
+    } else if let Some(min) = list.iter_mut().min_by_key(|t| t.n) {
+        // Space-saving: the newcomer inherits the smallest count.
+        min.name = name.to_string();
+        min.code = code.map(str::to_string);
+        min.n = min.n.saturating_add(1);
+    }
+}
+
+fn top(list: &[Tally]) -> Option<&Tally> {
+    // The first of the highest counts: ties go to the earliest.
+    list.iter()
+        .fold(None, |best: Option<&Tally>, t| match best {
+            Some(b) if b.n >= t.n => Some(b),
+            _ => Some(t),
+        })
+}
+
+/// One open event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EventState {
+    id: String,
+    title: String,
+    title_rank: u8,
+    first_seen: DateTime<FixedOffset>,
+    first_source: String,
+    first_url: Option<String>,
+    last_seen: DateTime<FixedOffset>,
+    counts: Counts,
+    platforms: u16,
+    sources: Vec<u64>,
+    official: Vec<u64>,
+    media: Vec<u64>,
+    #[serde(with = "crate::bits::f64")]
+    sensitivity: f64,
+    #[serde(with = "crate::bits::f64")]
+    sentiment_sum: f64,
+    sentiment_n: u64,
+    keywords: Vec<Kw>,
+    regions: Vec<Tally>,
+    categories: Vec<Tally>,
+    departments: Vec<Tally>,
+    handling: Vec<Tally>,
+    response_subject: Vec<String>,
+    #[serde(with = "crate::bits::f64")]
+    response_sensitivity: f64,
+    topics: Vec<String>,
+    evidence_first: String,
+    evidence_recent: Vec<String>,
+    fps: Vec<u64>,
+    keys: Vec<u64>,
+    intensity: Intensity,
+    bins: Bins,
+    curve: Curve,
+    size_at_horizon: Option<u64>,
+}
+
+impl EventState {
+    fn size(&self) -> u64 {
+        self.counts
+            .items
+            .saturating_add(self.counts.reposts)
+            .saturating_add(self.counts.comments)
+    }
+
+    fn first_secs(&self) -> f64 {
+        secs(&self.first_seen)
+    }
+
+    fn latest_secs(&self) -> f64 {
+        secs(&self.last_seen)
+    }
+}
+
+/// Event time in seconds since the Unix epoch.
+fn secs(t: &DateTime<FixedOffset>) -> f64 {
+    t.timestamp() as f64 + f64::from(t.timestamp_subsec_nanos()) * 1e-9
+}
+
+fn at(offset: &FixedOffset, s: f64) -> DateTime<FixedOffset> {
+    let whole = s.floor();
+    let nanos = ((s - whole) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
+    offset
+        .timestamp_opt(whole as i64, nanos)
+        .single()
+        .unwrap_or_else(|| DateTime::<chrono::Utc>::MIN_UTC.with_timezone(offset))
+}
+
+fn sat32(x: Option<u64>) -> u32 {
+    x.map(|v| u32::try_from(v).unwrap_or(u32::MAX)).unwrap_or(0)
+}
+
+fn finite(x: f64) -> f64 {
+    if x.is_finite() {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// What kind of item this is within a thread.
+fn child_kind(item: &Item) -> Option<Kind> {
+    let thread = item.root_id.as_deref().or(item.parent_id.as_deref())?;
+    if thread == item.id {
+        return None;
+    }
+    let declared = item.extra.get("kind").and_then(Value::as_str);
+    if item.platform == Platform::Comment || matches!(declared, Some("comment" | "reply")) {
+        Some(Kind::Comments)
+    } else {
+        Some(Kind::Reposts)
+    }
+}
+
+fn platform_bit(p: Platform) -> u16 {
+    1 << (Platform::ALL.iter().position(|q| *q == p).unwrap_or(8) as u16)
+}
+
+fn title_rank(item: &Item, child: bool) -> u8 {
+    if child {
+        return 0;
+    }
+    let has_title = item.title.as_deref().is_some_and(|t| !t.trim().is_empty());
+    if !has_title {
+        return 1;
+    }
+    let platform = match item.platform {
+        Platform::Portal => 5,
+        Platform::News => 4,
+        Platform::Wechat => 3,
+        Platform::Board | Platform::Forum | Platform::Hotline => 2,
+        _ => 1,
+    };
+    let author = match item.extra.get("author_kind").and_then(Value::as_str) {
+        Some("official") => 2,
+        Some("media") => 1,
+        _ => 0,
+    };
+    2 + platform + author
+}
+
+fn headline(item: &Item) -> String {
+    match item.title.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => t.chars().take(60).collect(),
+        _ => gist(&item.text),
+    }
+}
+
+/// Do two places (names and administrative codes) allow one incident?
+fn places_compatible(a: (&str, Option<&str>), b: (&str, Option<&str>)) -> bool {
+    if let (Some(ca), Some(cb)) = (a.1, b.1) {
+        let ca = ca.trim_end_matches('0');
+        let cb = cb.trim_end_matches('0');
+        return ca.starts_with(cb) || cb.starts_with(ca);
+    }
+    let (na, nb) = (a.0.trim(), b.0.trim());
+    na.is_empty() || nb.is_empty() || na.contains(nb) || nb.contains(na)
+}
+
+/// Tracks open events; one per analyze stage.
+///
+/// Feed it judged items in (roughly) event-time order with [`EventTracker::observe`]; call
+/// [`EventTracker::expire`] now and then (say every minute of event time) to close quiet events,
+/// and [`EventTracker::advance`] to learn which events changed stage while nothing was observed.
+#[derive(Debug)]
+pub struct EventTracker {
+    cfg: EventsConfig,
+    kernel: Kernel,
+    rules: CurveRules,
+    slots: Vec<Option<EventState>>,
+    free: Vec<u32>,
+    live: usize,
+    refs: IdMap<Ref>,
+    ids: IdMap<u32>,
+    lsh: IdMap<Vec<FpEntry>>,
+    postings: IdMap<Vec<u32>>,
+    df: IdMap<Decayed>,
+    docs: Decayed,
+    pending: Vec<Event>,
+    scratch: Vec<char>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    format: u32,
+    slots: usize,
+    events: Vec<(u32, EventState)>,
+    free: Vec<u32>,
+    refs: Vec<(u64, Ref)>,
+    lsh: Vec<(u64, Vec<FpEntry>)>,
+    postings: Vec<(u64, Vec<u32>)>,
+    df: Vec<(u64, Decayed)>,
+    docs: Decayed,
+    pending: Vec<Event>,
+}
+
+fn sorted<V: Clone>(m: &IdMap<V>) -> Vec<(u64, V)> {
+    let mut v: Vec<(u64, V)> = m.iter().map(|(k, v)| (*k, v.clone())).collect();
+    v.sort_unstable_by_key(|(k, _)| *k);
+    v
+}
+
+fn lsh_keys(fp: u64) -> [u64; 4] {
+    std::array::from_fn(|band| mix64(((fp >> (16 * band)) & 0xFFFF) | ((band as u64 + 1) << 16)))
+}
+
+impl EventTracker {
+    /// An empty tracker.
+    pub fn new(cfg: &EventsConfig) -> EventTracker {
+        EventTracker::with_params(cfg, HawkesParams::CALIBRATED)
+    }
+
+    /// An empty tracker forecasting with `params` instead of the calibrated ones (for evaluation
+    /// harnesses).
+    pub fn with_params(cfg: &EventsConfig, params: HawkesParams) -> EventTracker {
+        EventTracker {
+            cfg: cfg.clone(),
+            kernel: params.kernel(),
+            rules: CurveRules {
+                fade_ratio: cfg.fade_ratio,
+                flare_ratio: cfg.flare_ratio,
+                min_peak_velocity: cfg.min_peak_velocity,
+            },
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            refs: IdMap::default(),
+            ids: IdMap::default(),
+            lsh: IdMap::default(),
+            postings: IdMap::default(),
+            df: IdMap::default(),
+            docs: Decayed { v: 0.0, t: 0.0 },
+            pending: Vec::new(),
+            scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
+        }
+    }
+
+    /// Open events.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when no event is open.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// Item and thread keys held to recognise re-observations.
+    pub fn tracked_items(&self) -> usize {
+        self.refs.len()
+    }
+
+    /// The current snapshot of an open event.
+    pub fn get(&self, event_id: &str) -> Option<Event> {
+        let slot = *self.ids.get(&word_key(KIND_EVENT, event_id))?;
+        let ev = self.slots.get(slot as usize)?.as_ref()?;
+        Some(self.render(ev, ev.latest_secs(), None))
+    }
+
+    /// Ids of the open events, in no particular order.
+    pub fn event_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.slots.iter().flatten().map(|e| e.id.as_str())
+    }
+
+    /// An estimate of the heap the tracker holds, in bytes (tables by capacity, strings and
+    /// vectors of every event by length).
+    pub fn memory_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let table = |cap: usize, entry: usize| cap * (entry + 1);
+        let mut n = self.slots.capacity() * size_of::<Option<EventState>>()
+            + self.free.capacity() * 4
+            + table(self.refs.capacity(), 8 + size_of::<Ref>())
+            + table(self.ids.capacity(), 12)
+            + table(self.lsh.capacity(), 8 + size_of::<Vec<FpEntry>>())
+            + table(self.postings.capacity(), 8 + size_of::<Vec<u32>>())
+            + table(self.df.capacity(), 8 + size_of::<Decayed>());
+        n += self
+            .lsh
+            .values()
+            .map(|v| v.capacity() * size_of::<FpEntry>())
+            .sum::<usize>();
+        n += self
+            .postings
+            .values()
+            .map(|v| v.capacity() * 4)
+            .sum::<usize>();
+        for e in self.slots.iter().flatten() {
+            n += e.id.capacity() + e.title.capacity() + e.first_source.capacity();
+            n += e.first_url.as_ref().map_or(0, String::capacity);
+            n += (e.sources.capacity() + e.official.capacity() + e.media.capacity()) * 8;
+            n += e
+                .keywords
+                .iter()
+                .map(|k| size_of::<Kw>() + k.word.capacity())
+                .sum::<usize>();
+            for t in [&e.regions, &e.categories, &e.departments, &e.handling] {
+                n += t
+                    .iter()
+                    .map(|t| size_of::<Tally>() + t.name.capacity())
+                    .sum::<usize>();
+            }
+            n += e
+                .response_subject
+                .iter()
+                .chain(&e.topics)
+                .chain(&e.evidence_recent)
+                .map(|s| 24 + s.capacity())
+                .sum::<usize>();
+            n += e.evidence_first.capacity();
+            n += (e.fps.capacity() + e.keys.capacity()) * 8;
+        }
+        n
+    }
+
+    /// Merges an item into its event and returns the event's snapshot after the update.
+    ///
+    /// Sets `analysis.event_id`, `analysis.fingerprint` (the SimHash of the text, hex) and adds a
+    /// reason about how the item joined. The same `source` + `id` seen again is a re-observation:
+    /// its counts replace the earlier ones (never below them: cumulative counts do not go back)
+    /// and nothing is counted twice.
+    pub fn observe(&mut self, item: &Item, analysis: &mut Analysis) -> Event {
+        self.observe_with(item, analysis).0
+    }
+
+    /// Like [`EventTracker::observe`], also telling how the item joined.
+    pub fn observe_with(&mut self, item: &Item, analysis: &mut Analysis) -> (Event, Merge) {
+        let t = secs(&item.observed_at);
+        let published = secs(&item.published_at).min(t);
+        let key = item_key(&item.source, &item.id);
+
+        normalize_into(&item.text, &mut self.scratch);
+        if self.scratch.len() < 8 {
+            if let Some(title) = &item.title {
+                let text = std::mem::take(&mut self.scratch);
+                let mut with_title = Vec::with_capacity(text.len() + 32);
+                normalize_into(title, &mut with_title);
+                with_title.extend_from_slice(&text);
+                self.scratch = with_title;
+            }
+        }
+        let fp = simhash(&self.scratch);
+        let fp_usable =
+            distinct_chars(&self.scratch, self.cfg.simhash_min_chars) >= self.cfg.simhash_min_chars;
+        analysis.fingerprint = Some(format!("{fp:016x}"));
+
+        if let Some(r) = self.refs.get(&key).copied() {
+            if r.flags & SEEN != 0 && self.is_live(r.slot) {
+                self.reobserve(key, r, item, t);
+                H.reobserved.inc();
+                let ev = self.slot(r.slot);
+                analysis.event_id = Some(ev.id.clone());
+                analysis.reasons.push(Reason::new(
+                    "event",
+                    "event:reobserved",
+                    format!("重复观测，更新计数（{}）", ev.id),
+                ));
+                let snap = self.commit(r.slot, t);
+                return (snap, Merge::Reobserved);
+            }
+        }
+
+        let child = child_kind(item);
+        let thread_key = child.map(|_| {
+            let root = item
+                .root_id
+                .as_deref()
+                .or(item.parent_id.as_deref())
+                .unwrap_or(&item.id);
+            item_key(&item.source, root)
+        });
+        let keywords = self.item_keywords(analysis);
+        let region = analysis
+            .region
+            .as_deref()
+            .or(item.region.as_deref())
+            .unwrap_or("");
+        let region_code = analysis.region_code.as_deref();
+
+        // 1. Threads: the item's own key was announced by a child, or its root is known.
+        let mut how = Merge::New;
+        let mut evidence = String::new();
+        let mut slot = self
+            .refs
+            .get(&key)
+            .map(|r| r.slot)
+            .filter(|s| self.is_live(*s));
+        if slot.is_some() {
+            how = Merge::Thread;
+            evidence = format!("先前已收到其转发或评论（{}/{}）", item.source, item.id);
+        }
+        if slot.is_none() {
+            for root in [item.root_id.as_deref(), item.parent_id.as_deref()]
+                .into_iter()
+                .flatten()
+            {
+                if root == item.id {
+                    continue;
+                }
+                if let Some(r) = self.refs.get(&item_key(&item.source, root)) {
+                    if self.is_live(r.slot) {
+                        slot = Some(r.slot);
+                        how = Merge::Thread;
+                        evidence = format!("属于 {}/{} 的转发评论链", item.source, root);
+                        break;
+                    }
+                }
+            }
+        }
+        // 2. Near-duplicate text (posts only: comments say little about the incident).
+        if slot.is_none() && child.is_none() && fp_usable {
+            if let Some((s, d)) = self.near_duplicate(fp, t) {
+                slot = Some(s);
+                how = Merge::NearDuplicate;
+                evidence = format!("SimHash 距离 {d}（与 {}）", self.slot(s).id);
+            }
+        }
+        // 3. Shared keywords, place and topics.
+        if slot.is_none() && child.is_none() && !keywords.is_empty() {
+            if let Some((s, score, shared)) =
+                self.by_keywords(&keywords, (region, region_code), &analysis.topics, t)
+            {
+                slot = Some(s);
+                how = Merge::Keywords;
+                evidence = format!(
+                    "共享关键词 {}（得分 {score:.2}，与 {}）",
+                    shared.join("、"),
+                    self.slot(s).id
+                );
+            }
+        }
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                let s = self.open(item);
+                evidence = "新事件".into();
+                s
+            }
+        };
+
+        // Register the item, and its thread root if unseen.
+        let mut r = self
+            .refs
+            .get(&key)
+            .copied()
+            .unwrap_or_else(|| Ref::placeholder(slot));
+        let before = if r.flags & SEEN == 0 && r.slot == slot {
+            r.contribution()
+        } else {
+            [0; 4]
+        };
+        if r.slot != slot {
+            r = Ref::placeholder(slot);
+        }
+        let fresh_key = !self.refs.contains_key(&key);
+        r.flags |= SEEN | if child.is_some() { CHILD } else { 0 };
+        r.m = [
+            sat32(item.metrics.reposts),
+            sat32(item.metrics.comments),
+            sat32(item.metrics.likes),
+            sat32(item.metrics.views),
+        ];
+        r.last_obs = t;
+        let after = r.contribution();
+        self.refs.insert(key, r);
+        if fresh_key {
+            self.slot_mut(slot).keys.push(key);
+        }
+        let mut thread_delta = [0u64; 4];
+        if let (Some(kind), Some(tk)) = (child, thread_key) {
+            let fresh = !self.refs.contains_key(&tk);
+            let tr = self
+                .refs
+                .entry(tk)
+                .or_insert_with(|| Ref::placeholder(slot));
+            if tr.slot == slot {
+                let b = tr.contribution();
+                match kind {
+                    Kind::Comments => tr.child_comments = tr.child_comments.saturating_add(1),
+                    _ => tr.child_reposts = tr.child_reposts.saturating_add(1),
+                }
+                let a = tr.contribution();
+                for i in 0..4 {
+                    thread_delta[i] = a[i] - b[i];
+                }
+            }
+            if fresh {
+                self.slot_mut(slot).keys.push(tk);
+            }
+        }
+
+        // Counts and spread.
+        let kernel = self.kernel;
+        let cfg_first = self.slot(slot).first_seen;
+        {
+            let ev = self.slot_mut(slot);
+            ev.counts.items = ev.counts.items.saturating_add(1);
+            ev.intensity.add(&kernel, 1.0, published, published);
+            ev.bins.add(Kind::Items, 1.0, published, published);
+            let own = [
+                after[0] - before[0],
+                after[1] - before[1],
+                after[2] - before[2],
+                after[3] - before[3],
+            ];
+            apply(ev, &kernel, own, published, t);
+            apply(ev, &kernel, thread_delta, published, published);
+            if item.published_at < cfg_first {
+                ev.first_seen = item.published_at;
+                if ev.curve.flares == 0 {
+                    ev.curve.wave_origin = ev.curve.wave_origin.min(published);
+                }
+            }
+            if item.observed_at > ev.last_seen {
+                ev.last_seen = item.observed_at;
+            }
+        }
+        self.describe(
+            slot,
+            item,
+            analysis,
+            child.is_some(),
+            &keywords,
+            fp,
+            fp_usable && child.is_none(),
+            t,
+        );
+
+        match how {
+            Merge::New => H.new.inc(),
+            Merge::Thread => H.thread.inc(),
+            Merge::NearDuplicate => H.near_duplicate.inc(),
+            Merge::Keywords => H.keywords.inc(),
+            Merge::Reobserved => H.reobserved.inc(),
+        }
+        let id = self.slot(slot).id.clone();
+        analysis.reasons.push(Reason::new(
+            "event",
+            format!("event:{}", how.as_str()),
+            evidence,
+        ));
+        analysis.event_id = Some(id);
+        metrics::TRACKED.set(self.refs.len() as i64);
+        let snap = self.commit(slot, t);
+        self.enforce_caps(t);
+        (snap, how)
+    }
+
+    fn is_live(&self, slot: u32) -> bool {
+        self.slots.get(slot as usize).is_some_and(Option::is_some)
+    }
+
+    fn slot(&self, slot: u32) -> &EventState {
+        self.slots[slot as usize].as_ref().expect("slot is live")
+    }
+
+    fn slot_mut(&mut self, slot: u32) -> &mut EventState {
+        self.slots[slot as usize].as_mut().expect("slot is live")
+    }
+
+    fn item_keywords(&self, analysis: &Analysis) -> Vec<(u64, String)> {
+        let mut out: Vec<(u64, String)> =
+            Vec::with_capacity(analysis.keywords.len().min(KW_PER_ITEM));
+        for k in &analysis.keywords {
+            let k = k.trim();
+            if k.is_empty() || k.len() > 64 {
+                continue;
+            }
+            let h = word_key(KIND_KEYWORD, k);
+            if !out.iter().any(|(x, _)| *x == h) {
+                out.push((h, k.to_string()));
+                if out.len() == KW_PER_ITEM {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    fn in_window(&self, ev: &EventState, t: f64) -> bool {
+        t - ev.latest_secs() <= self.cfg.merge_window.as_secs_f64()
+    }
+
+    fn near_duplicate(&self, fp: u64, t: f64) -> Option<(u32, u32)> {
+        let max = self.cfg.simhash_max_distance;
+        let mut best: Option<(u32, u32, f64)> = None;
+        for bk in lsh_keys(fp) {
+            let Some(bucket) = self.lsh.get(&bk) else {
+                continue;
+            };
+            for e in bucket {
+                let d = hamming(fp, e.fp);
+                if d > max || !self.is_live(e.slot) {
+                    continue;
+                }
+                let ev = self.slot(e.slot);
+                if !self.in_window(ev, t) {
+                    continue;
+                }
+                let first = ev.first_secs();
+                let better = match best {
+                    None => true,
+                    Some((_, bd, bf)) => d < bd || (d == bd && first < bf),
+                };
+                if better {
+                    best = Some((e.slot, d, first));
+                }
+            }
+        }
+        best.map(|(s, d, _)| (s, d))
+    }
+
+    fn idf(&self, h: u64, t: f64) -> (f64, bool) {
+        let docs = self.docs.at(t);
+        let df = self.df.get(&h).map_or(0.0, |d| d.at(t));
+        let common = docs >= DF_WARMUP && df / docs > DF_COMMON;
+        (((docs + 1.0) / (df + 1.0)).ln().max(0.05), common)
+    }
+
+    fn by_keywords(
+        &self,
+        keywords: &[(u64, String)],
+        place: (&str, Option<&str>),
+        topics: &[String],
+        t: f64,
+    ) -> Option<(u32, f64, Vec<String>)> {
+        let weights: Vec<(f64, bool)> = keywords.iter().map(|(h, _)| self.idf(*h, t)).collect();
+        let total: f64 = weights.iter().map(|w| w.0).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut cands: Vec<u32> = Vec::new();
+        for ((h, _), (_, common)) in keywords.iter().zip(&weights) {
+            if *common {
+                continue;
+            }
+            if let Some(list) = self.postings.get(h) {
+                for &s in list {
+                    if !cands.contains(&s) {
+                        cands.push(s);
+                    }
+                }
+            }
+        }
+        let mut best: Option<(u32, f64, f64, Vec<String>)> = None;
+        for s in cands {
+            if !self.is_live(s) {
+                continue;
+            }
+            let ev = self.slot(s);
+            if !self.in_window(ev, t) {
+                continue;
+            }
+            let mut shared = Vec::new();
+            let mut w = 0.0;
+            for ((h, word), (idf, _)) in keywords.iter().zip(&weights) {
+                if ev.keywords.iter().any(|k| k.h == *h) {
+                    shared.push(word.clone());
+                    w += idf;
+                }
+            }
+            if shared.len() < self.cfg.min_shared_keywords {
+                continue;
+            }
+            let mut score = w / total;
+            if let Some(r) = top(&ev.regions) {
+                if !place.0.is_empty() || place.1.is_some() {
+                    if !places_compatible(place, (&r.name, r.code.as_deref())) {
+                        continue;
+                    }
+                    score += 0.15;
+                }
+            }
+            if topics.iter().any(|x| ev.topics.contains(x)) {
+                score += 0.1;
+            }
+            if score < self.cfg.keyword_threshold {
+                continue;
+            }
+            let first = ev.first_secs();
+            let better = match &best {
+                None => true,
+                Some((_, bs, bf, _)) => score > *bs || (score == *bs && first < *bf),
+            };
+            if better {
+                best = Some((s, score, first, shared));
+            }
+        }
+        best.map(|(s, score, _, shared)| (s, score, shared))
+    }
+
+    fn open(&mut self, item: &Item) -> u32 {
+        let t = secs(&item.observed_at);
+        let first = item.published_at.min(item.observed_at);
+        let id = id::event_id(&item.source, &item.id);
+        let ev = EventState {
+            id: id.clone(),
+            title: String::new(),
+            title_rank: 0,
+            first_seen: first,
+            first_source: item.source.clone(),
+            first_url: item.url.clone(),
+            last_seen: item.observed_at,
+            counts: Counts::default(),
+            platforms: 0,
+            sources: Vec::new(),
+            official: Vec::new(),
+            media: Vec::new(),
+            sensitivity: 0.0,
+            sentiment_sum: 0.0,
+            sentiment_n: 0,
+            keywords: Vec::new(),
+            regions: Vec::new(),
+            categories: Vec::new(),
+            departments: Vec::new(),
+            handling: Vec::new(),
+            response_subject: Vec::new(),
+            response_sensitivity: f64::NEG_INFINITY,
+            topics: Vec::new(),
+            evidence_first: format!("{}/{}", item.source, item.id),
+            evidence_recent: Vec::new(),
+            fps: Vec::new(),
+            keys: Vec::new(),
+            intensity: Intensity::new(),
+            bins: Bins::default(),
+            curve: Curve::new(secs(&first).min(t)),
+            size_at_horizon: None,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(ev);
+                s
+            }
+            None => {
+                self.slots.push(Some(ev));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.ids.insert(word_key(KIND_EVENT, &id), slot);
+        self.live += 1;
+        metrics::OPEN.set(self.live as i64);
+        debug!(event = %id, source = %item.source, "Event opened.");
+        slot
+    }
+
+    fn reobserve(&mut self, key: u64, mut r: Ref, item: &Item, t: f64) {
+        let before = r.contribution();
+        r.m = [
+            r.m[0].max(sat32(item.metrics.reposts)),
+            r.m[1].max(sat32(item.metrics.comments)),
+            r.m[2].max(sat32(item.metrics.likes)),
+            r.m[3].max(sat32(item.metrics.views)),
+        ];
+        let after = r.contribution();
+        let from = if r.last_obs.is_finite() {
+            r.last_obs
+        } else {
+            t
+        };
+        r.last_obs = if r.last_obs.is_finite() {
+            r.last_obs.max(t)
+        } else {
+            t
+        };
+        self.refs.insert(key, r);
+        let kernel = self.kernel;
+        let ev = self.slot_mut(r.slot);
+        let delta = [
+            after[0] - before[0],
+            after[1] - before[1],
+            after[2] - before[2],
+            after[3] - before[3],
+        ];
+        apply(ev, &kernel, delta, from, t);
+        if item.observed_at > ev.last_seen {
+            ev.last_seen = item.observed_at;
+        }
+        let e = format!("{}/{}", item.source, item.id);
+        push_evidence(ev, e);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn describe(
+        &mut self,
+        slot: u32,
+        item: &Item,
+        analysis: &Analysis,
+        child: bool,
+        keywords: &[(u64, String)],
+        fp: u64,
+        index_fp: bool,
+        t: f64,
+    ) {
+        let rank = title_rank(item, child);
+        let author_kind = if item.platform == Platform::Portal {
+            Some("official")
+        } else {
+            item.extra.get("author_kind").and_then(Value::as_str)
+        };
+        let account = word_key(
+            KIND_AUTHOR,
+            &format!(
+                "{}\u{1f}{}",
+                item.source,
+                item.author
+                    .as_deref()
+                    .unwrap_or(if item.platform == Platform::Portal {
+                        ""
+                    } else {
+                        "?"
+                    })
+            ),
+        );
+        let has_account = item.author.is_some() || item.platform == Platform::Portal;
+        let source = word_key(KIND_SOURCE, &item.source);
+        let region = analysis.region.as_deref().or(item.region.as_deref());
+
+        let mut new_fp = None;
+        let mut new_kw: Vec<u64> = Vec::new();
+        let mut gone_kw: Vec<u64> = Vec::new();
+        {
+            let ev = self.slots[slot as usize].as_mut().expect("slot is live");
+            if rank > ev.title_rank || ev.title.is_empty() {
+                let h = headline(item);
+                if !h.is_empty() {
+                    ev.title = h;
+                    ev.title_rank = rank;
+                }
+            }
+            ev.platforms |= platform_bit(item.platform);
+            ev.counts.platforms = ev.platforms.count_ones();
+            if !ev.sources.contains(&source) && ev.sources.len() < SOURCES_CAP {
+                ev.sources.push(source);
+                ev.counts.sources = ev.sources.len() as u32;
+            }
+            if has_account {
+                let list = match author_kind {
+                    Some("official") => Some(&mut ev.official),
+                    Some("media") => Some(&mut ev.media),
+                    _ => None,
+                };
+                if let Some(list) = list {
+                    if !list.contains(&account) && list.len() < ACCOUNTS_CAP {
+                        list.push(account);
+                    }
+                }
+                ev.counts.official = ev.official.len() as u32;
+                ev.counts.media = ev.media.len() as u32;
+            }
+            let sens = finite(analysis.sensitivity).clamp(0.0, 1.0);
+            ev.sensitivity = ev.sensitivity.max(sens);
+            ev.sentiment_sum += finite(analysis.sentiment).clamp(-1.0, 1.0);
+            ev.sentiment_n += 1;
+            if !child {
+                if let Some(r) = region {
+                    tally(&mut ev.regions, r, analysis.region_code.as_deref());
+                }
+                if let Some(c) = &analysis.category {
+                    tally(&mut ev.categories, c, None);
+                }
+                if let Some(d) = &analysis.department {
+                    tally(&mut ev.departments, d, None);
+                }
+                if let Some(h) = analysis.handling_class {
+                    tally(&mut ev.handling, h.as_str(), None);
+                }
+                if !analysis.response_subject.is_empty() && sens > ev.response_sensitivity {
+                    ev.response_subject = analysis.response_subject.clone();
+                    ev.response_sensitivity = sens;
+                }
+            }
+            for topic in &analysis.topics {
+                if !ev.topics.contains(topic) && ev.topics.len() < TOPICS_CAP {
+                    ev.topics.push(topic.clone());
+                }
+            }
+            push_evidence(ev, format!("{}/{}", item.source, item.id));
+            if !child {
+                for (h, word) in keywords {
+                    if let Some(k) = ev.keywords.iter_mut().find(|k| k.h == *h) {
+                        k.w += 1.0;
+                    } else if ev.keywords.len() < KW_PROFILE {
+                        ev.keywords.push(Kw {
+                            h: *h,
+                            w: 1.0,
+                            word: word.clone(),
+                        });
+                        new_kw.push(*h);
+                    } else {
+                        // Space-saving: replace the lightest keyword.
+                        let (i, _) = ev.keywords.iter().enumerate().fold(
+                            (0, f64::INFINITY),
+                            |(bi, bw), (i, k)| if k.w < bw { (i, k.w) } else { (bi, bw) },
+                        );
+                        let min_w = ev.keywords[i].w;
+                        gone_kw.push(ev.keywords[i].h);
+                        ev.keywords[i] = Kw {
+                            h: *h,
+                            w: min_w + 1.0,
+                            word: word.clone(),
+                        };
+                        new_kw.push(*h);
+                    }
+                }
+                if index_fp
+                    && ev.fps.len() < FPS_PER_EVENT
+                    && ev
+                        .fps
+                        .iter()
+                        .all(|f| hamming(*f, fp) > self.cfg.simhash_max_distance)
+                {
+                    ev.fps.push(fp);
+                    new_fp = Some(fp);
+                }
+            }
+        }
+        for h in gone_kw {
+            if let Some(list) = self.postings.get_mut(&h) {
+                list.retain(|s| *s != slot);
+                if list.is_empty() {
+                    self.postings.remove(&h);
+                }
+            }
+        }
+        for h in new_kw {
+            let list = self.postings.entry(h).or_default();
+            if !list.contains(&slot) {
+                if list.len() >= POSTING_CAP {
+                    list.remove(0);
+                }
+                list.push(slot);
+            }
+        }
+        if let Some(fp) = new_fp {
+            for bk in lsh_keys(fp) {
+                let bucket = self.lsh.entry(bk).or_default();
+                if bucket.len() >= BUCKET_CAP {
+                    bucket.remove(0);
+                }
+                bucket.push(FpEntry { fp, slot });
+            }
+        }
+        if !child && !keywords.is_empty() {
+            for (h, _) in keywords {
+                self.df.entry(*h).or_insert(Decayed { v: 0.0, t }).bump(t);
+            }
+            self.docs.bump(t);
+        }
+    }
+
+    /// Moves the event's curve to `t` and renders the snapshot.
+    fn commit(&mut self, slot: u32, t: f64) -> Event {
+        let rules = self.rules;
+        let ev = self.slot_mut(slot);
+        let now = t.max(ev.latest_secs());
+        let v = ev.bins.last_hour(&ALL_KINDS, now);
+        if ev.size_at_horizon.is_none() && now >= ev.first_secs() + HORIZON_SECS {
+            ev.size_at_horizon = Some(ev.size());
+        }
+        ev.curve.update(&rules, now, v);
+        let ev = self.slot(slot);
+        self.render(ev, now, None)
+    }
+
+    fn render(&self, ev: &EventState, now: f64, stage: Option<Stage>) -> Event {
+        let offset = *ev.last_seen.offset();
+        let items_v = ev.bins.last_hour(&[Kind::Items], now);
+        let reposts_v = ev.bins.last_hour(&[Kind::Reposts], now);
+        let comments_v = ev.bins.last_hour(&[Kind::Comments], now);
+        let velocity = items_v + reposts_v + comments_v;
+        let before = ev.bins.hour_before(&ALL_KINDS, now);
+        let acceleration = velocity - before;
+        let origin = ev.first_secs();
+        let o = outlook(
+            &self.kernel,
+            &ev.intensity,
+            origin,
+            now,
+            ev.size_at_horizon.map(|s| s as f64),
+            (ev.curve.wave_peak_v, ev.curve.wave_peak_at),
+        );
+        let stage = stage.unwrap_or(ev.curve.stage);
+        let age_h = (now - origin).max(0.0) / 3600.0;
+        let mut reasons = Vec::with_capacity(4);
+        let stage_text = match (stage, ev.curve.fade) {
+            (Stage::Fading, Some(FadeCause::Cooled)) => format!(
+                "1小时内新增 {} 条，已降至峰值 {}/小时 的 {:.0}%，进入消退期",
+                zh_count(velocity),
+                zh_count(ev.curve.wave_peak_v),
+                100.0 * velocity / ev.curve.wave_peak_v.max(1e-9)
+            ),
+            (Stage::Fading, _) if ev.curve.flares == 0 => {
+                format!("首次发现已 {age_h:.1} 小时，超过 24 小时，进入消退期")
+            }
+            (Stage::Fading, _) => "再次升温后已超过 24 小时，进入消退期".to_string(),
+            (s, _) if ev.curve.flares > 0 => format!(
+                "消退后再次升温（第 {} 次），升温后 {:.1} 小时，处于{}期",
+                ev.curve.flares,
+                (now - ev.curve.wave_origin).max(0.0) / 3600.0,
+                s.label()
+            ),
+            (Stage::Emerging, _) => format!("首次发现后 {age_h:.1} 小时，处于萌芽期（0–2 小时）"),
+            (Stage::Spreading, _) => format!("首次发现后 {age_h:.1} 小时，处于扩散期（2–6 小时）"),
+            (_, _) => format!("首次发现后 {age_h:.1} 小时，处于高潮期（6–24 小时）"),
+        };
+        let stage_rule = match (stage, ev.curve.fade) {
+            (Stage::Fading, Some(FadeCause::Cooled)) => "curve:cooled",
+            _ if ev.curve.flares > 0 => "curve:flare",
+            _ => "curve:2h/6h/24h",
+        };
+        reasons.push(Reason::new("stage", stage_rule, stage_text));
+        let mut parts = Vec::with_capacity(3);
+        for (v, what) in [(reposts_v, "转发"), (comments_v, "评论"), (items_v, "帖文")] {
+            if v >= 0.5 {
+                parts.push(format!("{what} {} 条", zh_count(v)));
+            }
+        }
+        let velocity_text = if parts.is_empty() {
+            "1小时内无新增".to_string()
+        } else {
+            format!(
+                "1小时内新增{}，合计 {} 条/小时（前1小时 {} 条）",
+                parts.join("、"),
+                zh_count(velocity),
+                zh_count(before)
+            )
+        };
+        reasons.push(Reason::new("velocity", "velocity:1h", velocity_text).weighted(velocity));
+        let forecast_text = if o.method == "observed" {
+            format!("24小时规模 {}（已观测）", zh_count(o.size))
+        } else {
+            format!(
+                "预计24小时规模 {} ({}–{})，当前 {}，分支比 {:.2}",
+                zh_count(o.size),
+                zh_count(o.low),
+                zh_count(o.high),
+                zh_count(ev.size() as f64),
+                o.branching
+            )
+        };
+        reasons.push(
+            Reason::new("forecast", format!("forecast:{}", o.method), forecast_text)
+                .weighted(o.size),
+        );
+        reasons.push(Reason::new(
+            "spread",
+            "spread:accounts",
+            format!(
+                "涉及 {} 个平台、{} 个信源，官方账号 {} 个、媒体账号 {} 个",
+                ev.counts.platforms, ev.counts.sources, ev.counts.official, ev.counts.media
+            ),
+        ));
+
+        let mut kws: Vec<&Kw> = ev.keywords.iter().collect();
+        kws.sort_by(|a, b| b.w.total_cmp(&a.w));
+        let mut evidence = Vec::with_capacity(1 + ev.evidence_recent.len());
+        evidence.push(ev.evidence_first.clone());
+        for e in &ev.evidence_recent {
+            if !evidence.contains(e) {
+                evidence.push(e.clone());
+            }
+        }
+        let region = top(&ev.regions);
+        let mut extra = serde_json::Map::new();
+        if ev.curve.flares > 0 {
+            extra.insert("flares".into(), Value::from(ev.curve.flares));
+        }
+        if let Some(code) = region.and_then(|r| r.code.clone()) {
+            extra.insert("region_code".into(), Value::from(code));
+        }
+        Event {
+            schema_version: SCHEMA_VERSION,
+            event_id: ev.id.clone(),
+            title: ev.title.clone(),
+            keywords: kws
+                .into_iter()
+                .take(KW_OUT)
+                .map(|k| k.word.clone())
+                .collect(),
+            first_seen: ev.first_seen,
+            first_source: ev.first_source.clone(),
+            first_url: ev.first_url.clone(),
+            last_seen: ev.last_seen,
+            updated_at: at(&offset, now),
+            stage,
+            velocity,
+            acceleration,
+            forecast_peak: Forecast {
+                size: o.size,
+                low: o.low,
+                high: o.high,
+                peak_at: Some(at(&offset, o.peak_at)),
+                method: o.method.to_string(),
+            },
+            grade: None,
+            counts: ev.counts.clone(),
+            sensitivity: ev.sensitivity,
+            sentiment: if ev.sentiment_n > 0 {
+                ev.sentiment_sum / ev.sentiment_n as f64
+            } else {
+                0.0
+            },
+            category: top(&ev.categories).map(|t| t.name.clone()),
+            department: top(&ev.departments).map(|t| t.name.clone()),
+            region: region.map(|t| t.name.clone()),
+            response_subject: ev.response_subject.clone(),
+            handling_class: top(&ev.handling).and_then(|t| match t.name.as_str() {
+                "询问诉求" => Some(yuqing_core::HandlingClass::Inquiry),
+                "恶意传播炒作" => Some(yuqing_core::HandlingClass::Hype),
+                "建设性意见" => Some(yuqing_core::HandlingClass::Suggestion),
+                _ => None,
+            }),
+            topics: ev.topics.clone(),
+            evidence,
+            reasons,
+            extra,
+        }
+    }
+
+    /// Moves every open event's curve to event time `now` and returns the snapshots of those whose
+    /// stage changed (for example to 消退 because they went quiet, or past 24 hours).
+    pub fn advance(&mut self, now: DateTime<FixedOffset>) -> Vec<Event> {
+        let t = secs(&now);
+        let rules = self.rules;
+        let mut changed = Vec::new();
+        for slot in 0..self.slots.len() {
+            let Some(ev) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            let when = t.max(ev.latest_secs());
+            let before = ev.curve.stage;
+            let v = ev.bins.last_hour(&ALL_KINDS, when);
+            if ev.size_at_horizon.is_none() && when >= ev.first_secs() + HORIZON_SECS {
+                ev.size_at_horizon = Some(ev.size());
+            }
+            if ev.curve.update(&rules, when, v) != before {
+                changed.push((slot as u32, when));
+            }
+        }
+        changed
+            .into_iter()
+            .map(|(s, when)| self.render(self.slot(s), when, None))
+            .collect()
+    }
+
+    /// Closes events quiet since `now - quiet_after` (event time) and returns their last
+    /// snapshots, stage `Fading`, oldest first; also returns events closed early at a hard cap
+    /// since the last call.
+    pub fn expire(&mut self, now: DateTime<FixedOffset>) -> Vec<Event> {
+        let t = secs(&now);
+        let quiet = self.cfg.quiet_after.as_secs_f64();
+        let gone: Vec<u32> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                e.as_ref()
+                    .filter(|e| t - e.latest_secs() > quiet)
+                    .map(|_| i as u32)
+            })
+            .collect();
+        let mut out = std::mem::take(&mut self.pending);
+        for slot in gone {
+            out.push(self.close(slot, t));
+            H.closed_quiet.inc();
+        }
+        out.sort_by(|a, b| {
+            a.last_seen
+                .cmp(&b.last_seen)
+                .then_with(|| a.event_id.cmp(&b.event_id))
+        });
+        let docs = self.docs.at(t);
+        if docs > 0.0 || !self.df.is_empty() {
+            self.df.retain(|_, d| d.at(t) >= 0.05);
+        }
+        self.shrink();
+        metrics::OPEN.set(self.live as i64);
+        metrics::TRACKED.set(self.refs.len() as i64);
+        out
+    }
+
+    fn shrink(&mut self) {
+        if self.refs.capacity() > 1024 && self.refs.len() * 4 < self.refs.capacity() {
+            self.refs.shrink_to_fit();
+        }
+        if self.lsh.capacity() > 1024 && self.lsh.len() * 4 < self.lsh.capacity() {
+            self.lsh.shrink_to_fit();
+        }
+        if self.postings.capacity() > 1024 && self.postings.len() * 4 < self.postings.capacity() {
+            self.postings.shrink_to_fit();
+        }
+        if self.df.capacity() > 1024 && self.df.len() * 4 < self.df.capacity() {
+            self.df.shrink_to_fit();
+        }
+        if self.ids.capacity() > 1024 && self.ids.len() * 4 < self.ids.capacity() {
+            self.ids.shrink_to_fit();
+        }
+    }
+
+    /// Removes an event and everything that points at it; returns its final snapshot.
+    fn close(&mut self, slot: u32, t: f64) -> Event {
+        let Some(ev) = self.slots[slot as usize].take() else {
+            unreachable!("close is called on live slots only")
+        };
+        self.live -= 1;
+        self.free.push(slot);
+        for k in &ev.keys {
+            if self.refs.get(k).is_some_and(|r| r.slot == slot) {
+                self.refs.remove(k);
+            }
+        }
+        for fp in &ev.fps {
+            for bk in lsh_keys(*fp) {
+                if let Some(b) = self.lsh.get_mut(&bk) {
+                    b.retain(|e| e.slot != slot);
+                    if b.is_empty() {
+                        self.lsh.remove(&bk);
+                    }
+                }
+            }
+        }
+        for k in &ev.keywords {
+            if let Some(list) = self.postings.get_mut(&k.h) {
+                list.retain(|s| *s != slot);
+                if list.is_empty() {
+                    self.postings.remove(&k.h);
+                }
+            }
+        }
+        self.ids.remove(&word_key(KIND_EVENT, &ev.id));
+        let now = t.max(ev.latest_secs());
+        let mut snap = self.render(&ev, now, Some(Stage::Fading));
+        snap.updated_at = at(ev.last_seen.offset(), now);
+        debug!(event = %ev.id, items = ev.counts.items, "Event closed.");
+        snap
+    }
+
+    /// Closes the quietest events when a hard cap is exceeded.
+    fn enforce_caps(&mut self, t: f64) {
+        if self.live <= self.cfg.max_open_events && self.refs.len() <= self.cfg.max_tracked_items {
+            return;
+        }
+        let mut order: Vec<(f64, u32)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.latest_secs(), i as u32)))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        // Close 1% at once so that the sort is paid rarely.
+        let mut budget = (self.live / 100).max(1);
+        let mut closed = 0usize;
+        for (_, slot) in order {
+            let over = self.live > self.cfg.max_open_events
+                || self.refs.len() > self.cfg.max_tracked_items;
+            if !over && budget == 0 {
+                break;
+            }
+            let snap = self.close(slot, t);
+            budget = budget.saturating_sub(1);
+            closed += 1;
+            H.closed_capacity.inc();
+            if self.pending.len() < PENDING_CAP {
+                self.pending.push(snap);
+            }
+        }
+        warn!(
+            closed,
+            open = self.live,
+            tracked_items = self.refs.len(),
+            max_open_events = self.cfg.max_open_events,
+            max_tracked_items = self.cfg.max_tracked_items,
+            "Event capacity reached; closed the quietest events early."
+        );
+        metrics::OPEN.set(self.live as i64);
+    }
+
+    /// The tracker's whole state as JSON, for the daemon's checkpoint.
+    ///
+    /// [`EventTracker::import`] of it gives a tracker that behaves exactly like this one.
+    pub fn export(&self) -> Value {
+        let cp = Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            slots: self.slots.len(),
+            events: self
+                .slots
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.as_ref().map(|e| (i as u32, e.clone())))
+                .collect(),
+            free: self.free.clone(),
+            refs: sorted(&self.refs),
+            lsh: sorted(&self.lsh),
+            postings: sorted(&self.postings),
+            df: sorted(&self.df),
+            docs: self.docs,
+            pending: self.pending.clone(),
+        };
+        serde_json::to_value(&cp).expect("an events checkpoint always serializes")
+    }
+
+    /// Restores a tracker from [`EventTracker::export`]'s output, under `cfg` (which may differ
+    /// from the exporting tracker's: thresholds apply from now on).
+    pub fn import(cfg: &EventsConfig, state: Value) -> Result<EventTracker, EventsError> {
+        if let Some(f) = state.get("format").and_then(Value::as_u64) {
+            if f != u64::from(CHECKPOINT_FORMAT) {
+                return Err(EventsError::Version {
+                    found: u32::try_from(f).unwrap_or(u32::MAX),
+                    supported: CHECKPOINT_FORMAT,
+                });
+            }
+        }
+        let cp: Checkpoint = serde_json::from_value(state)?;
+        let mut t = EventTracker::new(cfg);
+        if cp.slots > 100_000_000 {
+            return Err(EventsError::Inconsistent(format!("{} slots", cp.slots)));
+        }
+        t.slots = vec![None; cp.slots];
+        for (slot, ev) in cp.events {
+            let cell = t.slots.get_mut(slot as usize).ok_or_else(|| {
+                EventsError::Inconsistent(format!("event slot {slot} out of range"))
+            })?;
+            if cell.is_some() {
+                return Err(EventsError::Inconsistent(format!(
+                    "event slot {slot} used twice"
+                )));
+            }
+            t.ids.insert(word_key(KIND_EVENT, &ev.id), slot);
+            *cell = Some(ev);
+            t.live += 1;
+        }
+        for &f in &cp.free {
+            if t.is_live(f) || f as usize >= t.slots.len() {
+                return Err(EventsError::Inconsistent(format!(
+                    "free slot {f} is in use or out of range"
+                )));
+            }
+        }
+        if t.free.len() + cp.free.len() + t.live != t.slots.len() {
+            return Err(EventsError::Inconsistent(
+                "free list and events do not cover the slots".into(),
+            ));
+        }
+        t.free = cp.free;
+        for (k, r) in cp.refs {
+            if !t.is_live(r.slot) {
+                return Err(EventsError::Inconsistent(format!(
+                    "item key {k:016x} names a closed event"
+                )));
+            }
+            t.refs.insert(k, r);
+        }
+        for (k, b) in cp.lsh {
+            if b.iter().any(|e| !t.is_live(e.slot)) {
+                return Err(EventsError::Inconsistent(
+                    "fingerprint index names a closed event".into(),
+                ));
+            }
+            t.lsh.insert(k, b);
+        }
+        for (k, p) in cp.postings {
+            if p.iter().any(|s| !t.is_live(*s)) {
+                return Err(EventsError::Inconsistent(
+                    "keyword index names a closed event".into(),
+                ));
+            }
+            t.postings.insert(k, p);
+        }
+        t.df = cp.df.into_iter().collect();
+        t.docs = cp.docs;
+        t.pending = cp.pending;
+        metrics::OPEN.set(t.live as i64);
+        metrics::TRACKED.set(t.refs.len() as i64);
+        Ok(t)
+    }
+}
+
+fn push_evidence(ev: &mut EventState, e: String) {
+    if ev.evidence_recent.last() == Some(&e) {
+        return;
+    }
+    if ev.evidence_recent.len() >= EVIDENCE_RECENT {
+        ev.evidence_recent.remove(0);
+    }
+    ev.evidence_recent.push(e);
+}
+
+/// Adds count deltas (reposts, comments, likes, views) observed over `[from, to]`.
+fn apply(ev: &mut EventState, kernel: &Kernel, d: [u64; 4], from: f64, to: f64) {
+    ev.counts.reposts = ev.counts.reposts.saturating_add(d[0]);
+    ev.counts.comments = ev.counts.comments.saturating_add(d[1]);
+    ev.counts.likes = ev.counts.likes.saturating_add(d[2]);
+    ev.counts.views = ev.counts.views.saturating_add(d[3]);
+    let grow = (d[0] + d[1]) as f64;
+    if grow > 0.0 {
+        ev.intensity.add(kernel, grow, from, to);
+        ev.bins.add(Kind::Reposts, d[0] as f64, from, to);
+        ev.bins.add(Kind::Comments, d[1] as f64, from, to);
+    }
+}
