@@ -537,8 +537,10 @@ impl Worker {
     }
 
     async fn chat_round(&mut self, digest: bool) {
-        // Wait for a token first, so that what arrives meanwhile is merged into this round.
+        // Wait for a token first, so that what arrives meanwhile is merged into this round; and
+        // let a submitter that is still enqueueing a batch finish it.
         self.acquire().await;
+        tokio::task::yield_now().await;
         self.drain();
         self.sort_pending();
         let can_send_now = self.limiter.available().saturating_add(1);
@@ -615,6 +617,7 @@ impl Worker {
 
     async fn batch_round(&mut self, max: usize) {
         self.acquire().await;
+        tokio::task::yield_now().await;
         self.drain();
         let n = self.pending.len().min(max);
         let jobs: Vec<Job> = self.pending.drain(..n).collect();

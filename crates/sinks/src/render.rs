@@ -434,4 +434,19 @@ pub(crate) mod tests {
         assert_eq!((msg, n), (50, 5));
         assert_eq!(shrink_to_fit(3, 1, |n| (n, 100)).1, 1);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn outside_text_cannot_inject_markup(title in "\\PC{0,80}", dept in "(\\PC|\n|<|>){0,20}") {
+            let mut a = sample("al-1", Grade::II);
+            a.title = title;
+            a.department = Some(dept);
+            for text in [plain_for_markup(&headline(&a)), plain_for_markup(&digest_line(&a))] {
+                proptest::prop_assert!(!text.contains('<') && !text.contains('>'));
+                proptest::prop_assert!(!text.contains('\n'));
+            }
+            let t = plain_text(&a, now());
+            proptest::prop_assert!(t.starts_with("【舆情预警·橙色】"));
+        }
+    }
 }

@@ -361,4 +361,23 @@ mod tests {
         assert_eq!(continuation(2, 3), "（续 3/3）\n");
         assert!(continuation(98, 99).len() <= CONTINUATION_RESERVE);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn robot_answers_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = check_code(&body, "errcode", "errmsg", &[45009]);
+        }
+
+        #[test]
+        fn robot_answer_codes_are_read(code in proptest::num::i64::ANY, msg in "\\PC{0,20}") {
+            let body = serde_json::to_vec(&serde_json::json!({"code": code, "msg": msg})).unwrap();
+            let r = check_code(&body, "code", "msg", &[11232]);
+            if code == 0 {
+                proptest::prop_assert!(r.is_ok());
+            } else {
+                let is_code = matches!(r, Err(SinkError::Channel { code: c, .. }) if c == code);
+                proptest::prop_assert!(is_code);
+            }
+        }
+    }
 }

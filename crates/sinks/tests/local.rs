@@ -1,0 +1,138 @@
+//! The local sinks: JSON Lines file and stdout.
+
+mod common;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use parking_lot::Mutex;
+use yuqing_core::Alert;
+use yuqing_sinks::{Dispatcher, Outcome};
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_file_sink_appends_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.jsonl");
+    std::fs::write(&path, "{\"earlier\":true}\n").unwrap();
+    let d = Dispatcher::builder(sinks(&format!(
+        "[[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"{}\"\nbatch = 3",
+        path.display()
+    )))
+    .clock(clock())
+    .build()
+    .unwrap();
+    let alerts: Vec<Alert> = (0..7).map(flood_alert).collect();
+    let report = d.deliver(alerts.clone()).await;
+    assert!(report.all_delivered(), "{report:?}");
+    d.shutdown(Duration::from_secs(1)).await;
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("{\"earlier\":true}"),
+        "appended, not truncated"
+    );
+    let back: Vec<Alert> = lines
+        .map(|l| Alert::from_json(l.as_bytes()).unwrap())
+        .collect();
+    assert_eq!(back, alerts, "every alert once, in arrival order");
+    assert!(text.ends_with('\n'));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_that_cannot_be_written_is_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing-dir").join("alerts.jsonl");
+    let dead = Arc::new(Collect::default());
+    let d = Dispatcher::builder(sinks(&format!(
+        "[[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"{}\"\nretry = {{ attempts = 2 }}",
+        path.display()
+    )))
+    .clock(clock())
+    .dead_letter(dead.clone())
+    .build()
+    .unwrap();
+    let report = d.deliver([sample()]).await;
+    match &report.deliveries[0].outcome {
+        Outcome::Failed {
+            error_type,
+            dead_lettered,
+            error,
+        } => {
+            assert_eq!(*error_type, "io");
+            assert!(dead_lettered);
+            assert!(error.contains("missing-dir"), "{error}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(dead.got.lock().len(), 1);
+}
+
+#[tokio::test]
+async fn stdout_writes_one_line_per_alert_coloured_by_grade() {
+    for (color, prefix, suffix) in [
+        ("never", "", ""),
+        ("always", "\u{1b}[38;5;208m", "\u{1b}[0m"),
+    ] {
+        let buf = SharedBuf::default();
+        let d = Dispatcher::builder(sinks(&format!(
+            "[[sinks]]\nkind = \"stdout\"\nid = \"console\"\nall = true\ncolor = \"{color}\""
+        )))
+        .clock(clock())
+        .stdout_writer(Box::new(buf.clone()))
+        .build()
+        .unwrap();
+        let alert = sample();
+        let mut red = flood_alert(0);
+        red.deadlines.clear();
+        red.url = None;
+        assert!(d
+            .deliver([alert.clone(), red.clone()])
+            .await
+            .all_delivered());
+        let out = String::from_utf8(buf.0.lock().clone()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out:?}");
+        let line_of = |id: &str| *lines.iter().find(|l| l.contains(id)).unwrap();
+        assert_eq!(
+            line_of(&alert.alert_id),
+            format!(
+                "{prefix}11月22日 10:02 [II 重大·橙色] 升级 · 扩散 · 某区化工厂火灾 <@all> 浓烟 · \
+                 区应急管理局 · 某市某区 · 首次权威发布 11月22日 11:02 · {} · https://weibo.com/1/abc{suffix}",
+                alert.alert_id
+            )
+        );
+        if color == "always" {
+            assert!(
+                lines[1].starts_with("\u{1b}[1;31m"),
+                "grade I is red: {:?}",
+                lines[1]
+            );
+        } else {
+            assert_eq!(
+                lines[1],
+                format!(
+                    "11月22日 10:02 [I 特别重大·红色] 新预警 · 扩散 · 第0号 某街道居民反映噪音扰民问题持续未解决 · \
+                     区应急管理局 · 某市某区 · {}",
+                    red.alert_id
+                )
+            );
+        }
+        d.shutdown(Duration::from_secs(1)).await;
+    }
+}
