@@ -56,3 +56,19 @@ pub(crate) mod f32_grid {
         Ok(v.map(|row| row.map(f32::from_bits)))
     }
 }
+
+pub(crate) mod sorted_set {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::tracker::ChildSet;
+
+    pub(crate) fn serialize<S: Serializer>(x: &ChildSet, s: S) -> Result<S::Ok, S::Error> {
+        let mut v: Vec<u32> = x.iter().copied().collect();
+        v.sort_unstable();
+        v.serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ChildSet, D::Error> {
+        Ok(Vec::<u32>::deserialize(d)?.into_iter().collect())
+    }
+}

@@ -4,8 +4,8 @@
 //!
 //! - **Clustering** ([`EventTracker::observe`]): an item joins the event of its thread (reposts
 //!   and comments by `root_id`/`parent_id`, in either arrival order), else the event holding a
-//!   near-duplicate of its text (64-bit SimHash over character bigrams, found through a 4-band
-//!   LSH index, so any pair within 3 bits is found), else the event sharing enough of its
+//!   near-duplicate of its text (Jaccard similarity of character bigrams estimated by MinHash,
+//!   candidates found through a 12-band LSH index), else the event sharing enough of its
 //!   keywords (weighted by rarity) without a conflicting place, within `merge_window`; otherwise
 //!   it opens a new event whose id is [`yuqing_core::id::event_id`] of the item, so a replay gives
 //!   the same ids. The same `source` + `id` seen again is a re-observation: its counts replace the

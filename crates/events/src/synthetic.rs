@@ -345,8 +345,14 @@ impl SyntheticStream {
         };
         if inc.chatter {
             let a = CHATTER[(mix64(inc.n) % CHATTER.len() as u64) as usize];
-            let b = CHATTER[(mix64(inc.n + 7) % CHATTER.len() as u64) as usize];
-            item.text = format!("{a}，{b}。{}{}", inc.name, inc.n);
+            let mut h = mix64(inc.n ^ 0xC4A7);
+            let mut words = String::new();
+            for _ in 0..6 {
+                h = mix64(h);
+                words.push_str(SYLLABLES[(h % SYLLABLES.len() as u64) as usize]);
+                words.push_str(SYLLABLES[((h >> 20) % SYLLABLES.len() as u64) as usize]);
+            }
+            item.text = format!("{a}，{words}。{}", inc.n);
             analysis.keywords = vec![inc.name.clone()];
             analysis.sensitivity = 0.0;
             return (item, analysis);

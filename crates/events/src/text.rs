@@ -221,3 +221,80 @@ mod tests {
         assert_eq!(distinct_chars(&['哈'; 20], 8), 1);
     }
 }
+
+/// Values in a MinHash signature.
+pub const MINHASH_LEN: usize = 24;
+
+/// A MinHash signature: [`MINHASH_LEN`] minima of character-bigram hashes.
+pub type Signature = [u32; MINHASH_LEN];
+
+/// The MinHash signature of normalised text over its set of character bigrams, by one-permutation
+/// hashing (each bigram hashed once, the hash space split into [`MINHASH_LEN`] bins, the minimum
+/// kept per bin) with rotation densification of empty bins. `None` for fewer than two characters.
+///
+/// The share of equal values of two signatures ([`similarity`]) estimates the Jaccard similarity
+/// of the two bigram sets.
+pub fn minhash(chars: &[char]) -> Option<Signature> {
+    if chars.len() < 2 {
+        return None;
+    }
+    const EMPTY: u64 = u64::MAX;
+    let mut bins = [EMPTY; MINHASH_LEN];
+    for w in chars.windows(2) {
+        let h = mix64(((w[0] as u64) << 32) ^ w[1] as u64 ^ 0x2545_F491_4F6C_DD1D);
+        let bin = (((h >> 32) * MINHASH_LEN as u64) >> 32) as usize;
+        let v = h & 0xFFFF_FFFF;
+        if v < bins[bin] {
+            bins[bin] = v;
+        }
+    }
+    let mut out = [0u32; MINHASH_LEN];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let mut j = i;
+        let mut hops = 0u64;
+        while bins[j] == EMPTY {
+            j = (j + 1) % MINHASH_LEN;
+            hops += 1;
+        }
+        // A borrowed value is marked by how far it was borrowed from, so that two texts agree on
+        // an empty bin only when their neighbours agree.
+        *slot = if hops == 0 {
+            bins[j] as u32
+        } else {
+            mix64(bins[j] ^ (hops << 40)) as u32
+        };
+    }
+    Some(out)
+}
+
+/// The estimated Jaccard similarity of the bigram sets behind two signatures.
+pub fn similarity(a: &Signature, b: &Signature) -> f64 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / MINHASH_LEN as f64
+}
+
+#[cfg(test)]
+mod minhash_tests {
+    use super::*;
+
+    fn sig(s: &str) -> Signature {
+        let mut v = Vec::new();
+        normalize_into(s, &mut v);
+        minhash(&v).unwrap()
+    }
+
+    #[test]
+    fn similar_texts_have_similar_signatures() {
+        let a = "今天上午十时许，某市某区一化工厂发生爆炸，现场浓烟滚滚，附近居民称听到巨响，消防救援人员已赶到现场处置。";
+        let b = format!("转发：{a}（来源：某某日报）");
+        let c =
+            "市教育局发布通知，今年秋季学期中小学开学时间调整为九月一日，请各位家长提前做好准备。";
+        assert!(
+            similarity(&sig(a), &sig(&b)) >= 0.6,
+            "{}",
+            similarity(&sig(a), &sig(&b))
+        );
+        assert!(similarity(&sig(a), &sig(c)) <= 0.2);
+        assert_eq!(similarity(&sig(a), &sig(a)), 1.0);
+        assert!(minhash(&['x']).is_none());
+    }
+}

@@ -16,7 +16,10 @@ use crate::metrics::{self, H};
 use crate::spread::{
     Bins, Curve, CurveRules, FadeCause, HawkesParams, Intensity, Kernel, Kind, ALL_KINDS,
 };
-use crate::text::{distinct_chars, gist, hamming, normalize_into, simhash, zh_count};
+use crate::text::{
+    distinct_chars, gist, minhash, normalize_into, simhash, similarity, zh_count, Signature,
+    MINHASH_LEN,
+};
 
 /// The checkpoint format [`EventTracker::export`] writes.
 pub const CHECKPOINT_FORMAT: u32 = 1;
@@ -35,6 +38,9 @@ const EVIDENCE_RECENT: usize = 4;
 const PENDING_CAP: usize = 10_000;
 /// Time constant (seconds) of the decayed keyword document frequencies.
 const DF_TAU: f64 = 6.0 * 3600.0;
+/// Pseudo-documents added to the count of recent posts in the rarity weight, so that the first
+/// posts after a start do not make every keyword look common.
+const IDF_PRIOR_DOCS: f64 = 20.0;
 /// Below this many (decayed) recent posts every keyword counts as rare.
 const DF_WARMUP: f64 = 50.0;
 /// Keywords in more than this share of recent posts do not propose candidates.
@@ -116,10 +122,11 @@ impl Ref {
     }
 }
 
+/// An entry of the near-duplicate index: signature `idx` of the event in `slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 struct FpEntry {
-    fp: u64,
     slot: u32,
+    idx: u8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -224,8 +231,10 @@ struct EventState {
     topics: Vec<String>,
     evidence_first: String,
     evidence_recent: Vec<String>,
-    fps: Vec<u64>,
+    sigs: Vec<Signature>,
     keys: Vec<u64>,
+    #[serde(with = "crate::bits::sorted_set")]
+    children: ChildSet,
     intensity: Intensity,
     bins: Bins,
     curve: Curve,
@@ -247,6 +256,15 @@ impl EventState {
     fn latest_secs(&self) -> f64 {
         secs(&self.last_seen)
     }
+}
+
+/// Hashes of light children, per event.
+pub(crate) type ChildSet =
+    std::collections::HashSet<u32, std::hash::BuildHasherDefault<crate::hash::IdHasher>>;
+
+/// A 32-bit digest of an item key.
+fn short(key: u64) -> u32 {
+    (key >> 32) as u32 ^ key as u32
 }
 
 /// Event time in seconds since the Unix epoch.
@@ -355,6 +373,8 @@ pub struct EventTracker {
     docs: Decayed,
     pending: Vec<Event>,
     scratch: Vec<char>,
+    /// Light children held by all events.
+    children: usize,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -377,8 +397,16 @@ fn sorted<V: Clone>(m: &IdMap<V>) -> Vec<(u64, V)> {
     v
 }
 
-fn lsh_keys(fp: u64) -> [u64; 4] {
-    std::array::from_fn(|band| mix64(((fp >> (16 * band)) & 0xFFFF) | ((band as u64 + 1) << 16)))
+/// LSH bands of a signature: 12 bands of 2 values.
+const BANDS: usize = MINHASH_LEN / 2;
+
+fn lsh_keys(sig: &Signature) -> [u64; BANDS] {
+    std::array::from_fn(|b| {
+        mix64(
+            (u64::from(sig[2 * b]) << 32 | u64::from(sig[2 * b + 1]))
+                ^ (b as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        )
+    })
 }
 
 impl EventTracker {
@@ -409,6 +437,7 @@ impl EventTracker {
             docs: Decayed { v: 0.0, t: 0.0 },
             pending: Vec::new(),
             scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
+            children: 0,
         }
     }
 
@@ -424,7 +453,7 @@ impl EventTracker {
 
     /// Item and thread keys held to recognise re-observations.
     pub fn tracked_items(&self) -> usize {
-        self.refs.len()
+        self.refs.len() + self.children
     }
 
     /// The current snapshot of an open event.
@@ -484,7 +513,8 @@ impl EventTracker {
                 .map(|s| 24 + s.capacity())
                 .sum::<usize>();
             n += e.evidence_first.capacity();
-            n += (e.fps.capacity() + e.keys.capacity()) * 8;
+            n += e.children.capacity() * 5;
+            n += e.sigs.capacity() * std::mem::size_of::<Signature>() + e.keys.capacity() * 8;
         }
         n
     }
@@ -516,9 +546,10 @@ impl EventTracker {
             }
         }
         let fp = simhash(&self.scratch);
-        let fp_usable =
-            distinct_chars(&self.scratch, self.cfg.simhash_min_chars) >= self.cfg.simhash_min_chars;
         analysis.fingerprint = Some(format!("{fp:016x}"));
+        let usable = distinct_chars(&self.scratch, self.cfg.near_duplicate_min_chars)
+            >= self.cfg.near_duplicate_min_chars;
+        let sig = if usable { minhash(&self.scratch) } else { None };
 
         if let Some(r) = self.refs.get(&key).copied() {
             if r.flags & SEEN != 0 && self.is_live(r.slot) {
@@ -545,6 +576,29 @@ impl EventTracker {
                 .unwrap_or(&item.id);
             item_key(&item.source, root)
         });
+        // Reposts and comments without counts of their own are remembered compactly, per event,
+        // by a 32-bit hash (their keys are needed only to recognise a redelivery).
+        let light = child.is_some() && item.metrics.is_empty() && !self.refs.contains_key(&key);
+        if light {
+            let tr = thread_key.and_then(|tk| self.refs.get(&tk)).map(|r| r.slot);
+            if let Some(s) = tr.filter(|s| self.is_live(*s)) {
+                if self.slot(s).children.contains(&short(key)) {
+                    H.reobserved.inc();
+                    let ev = self.slot_mut(s);
+                    if item.observed_at > ev.last_seen {
+                        ev.last_seen = item.observed_at;
+                    }
+                    analysis.event_id = Some(ev.id.clone());
+                    analysis.reasons.push(Reason::new(
+                        "event",
+                        "event:reobserved",
+                        format!("重复收到，不重复计数（{}）", ev.id),
+                    ));
+                    let snap = self.commit(s, t);
+                    return (snap, Merge::Reobserved);
+                }
+            }
+        }
         let keywords = self.item_keywords(analysis);
         let region = analysis
             .region
@@ -584,11 +638,11 @@ impl EventTracker {
             }
         }
         // 2. Near-duplicate text (posts only: comments say little about the incident).
-        if slot.is_none() && child.is_none() && fp_usable {
-            if let Some((s, d)) = self.near_duplicate(fp, t) {
+        if let (None, None, Some(sig)) = (slot, child, sig.as_ref()) {
+            if let Some((s, j)) = self.near_duplicate(sig, t) {
                 slot = Some(s);
                 how = Merge::NearDuplicate;
-                evidence = format!("SimHash 距离 {d}（与 {}）", self.slot(s).id);
+                evidence = format!("文本近似重复（相似度 {j:.2}，与 {}）", self.slot(s).id);
             }
         }
         // 3. Shared keywords, place and topics.
@@ -638,9 +692,15 @@ impl EventTracker {
         ];
         r.last_obs = t;
         let after = r.contribution();
-        self.refs.insert(key, r);
-        if fresh_key {
-            self.slot_mut(slot).keys.push(key);
+        if light {
+            if self.slot_mut(slot).children.insert(short(key)) {
+                self.children += 1;
+            }
+        } else {
+            self.refs.insert(key, r);
+            if fresh_key {
+                self.slot_mut(slot).keys.push(key);
+            }
         }
         let mut thread_delta = [0u64; 4];
         if let (Some(kind), Some(tk)) = (child, thread_key) {
@@ -697,8 +757,7 @@ impl EventTracker {
             analysis,
             child.is_some(),
             &keywords,
-            fp,
-            fp_usable && child.is_none(),
+            if child.is_none() { sig } else { None },
             t,
         );
 
@@ -716,7 +775,7 @@ impl EventTracker {
             evidence,
         ));
         analysis.event_id = Some(id);
-        metrics::TRACKED.set(self.refs.len() as i64);
+        metrics::TRACKED.set(self.tracked_items() as i64);
         let snap = self.commit(slot, t);
         self.enforce_caps(t);
         (snap, how)
@@ -757,40 +816,46 @@ impl EventTracker {
         t - ev.latest_secs() <= self.cfg.merge_window.as_secs_f64()
     }
 
-    fn near_duplicate(&self, fp: u64, t: f64) -> Option<(u32, u32)> {
-        let max = self.cfg.simhash_max_distance;
-        let mut best: Option<(u32, u32, f64)> = None;
-        for bk in lsh_keys(fp) {
+    fn near_duplicate(&self, sig: &Signature, t: f64) -> Option<(u32, f64)> {
+        let min = self.cfg.near_duplicate_similarity;
+        let mut best: Option<(u32, f64, f64)> = None;
+        for bk in lsh_keys(sig) {
             let Some(bucket) = self.lsh.get(&bk) else {
                 continue;
             };
             for e in bucket {
-                let d = hamming(fp, e.fp);
-                if d > max || !self.is_live(e.slot) {
+                if !self.is_live(e.slot) {
                     continue;
                 }
                 let ev = self.slot(e.slot);
-                if !self.in_window(ev, t) {
+                let Some(other) = ev.sigs.get(e.idx as usize) else {
+                    continue;
+                };
+                let j = similarity(sig, other);
+                if j < min || !self.in_window(ev, t) {
                     continue;
                 }
                 let first = ev.first_secs();
                 let better = match best {
                     None => true,
-                    Some((_, bd, bf)) => d < bd || (d == bd && first < bf),
+                    Some((_, bj, bf)) => j > bj || (j == bj && first < bf),
                 };
                 if better {
-                    best = Some((e.slot, d, first));
+                    best = Some((e.slot, j, first));
                 }
             }
         }
-        best.map(|(s, d, _)| (s, d))
+        best.map(|(s, j, _)| (s, j))
     }
 
     fn idf(&self, h: u64, t: f64) -> (f64, bool) {
         let docs = self.docs.at(t);
         let df = self.df.get(&h).map_or(0.0, |d| d.at(t));
         let common = docs >= DF_WARMUP && df / docs > DF_COMMON;
-        (((docs + 1.0) / (df + 1.0)).ln().max(0.05), common)
+        (
+            ((docs + IDF_PRIOR_DOCS) / (df + 1.0)).ln().max(0.05),
+            common,
+        )
     }
 
     fn by_keywords(
@@ -868,7 +933,14 @@ impl EventTracker {
     fn open(&mut self, item: &Item) -> u32 {
         let t = secs(&item.observed_at);
         let first = item.published_at.min(item.observed_at);
-        let id = id::event_id(&item.source, &item.id);
+        let mut id = id::event_id(&item.source, &item.id);
+        // The same item opening a second event while the first is open (inconsistent input: seen
+        // as a comment, then as a post) must not reuse the id; the suffix keeps replays equal.
+        let mut n = 0u32;
+        while self.ids.contains_key(&word_key(KIND_EVENT, &id)) {
+            n += 1;
+            id = id::stable_id("ev-", &[&item.source, &item.id, &n.to_string()]);
+        }
         let ev = EventState {
             id: id.clone(),
             title: String::new(),
@@ -895,8 +967,9 @@ impl EventTracker {
             topics: Vec::new(),
             evidence_first: format!("{}/{}", item.source, item.id),
             evidence_recent: Vec::new(),
-            fps: Vec::new(),
+            sigs: Vec::new(),
             keys: Vec::new(),
+            children: ChildSet::default(),
             intensity: Intensity::new(),
             bins: Bins::default(),
             curve: Curve::new(secs(&first).min(t)),
@@ -963,8 +1036,7 @@ impl EventTracker {
         analysis: &Analysis,
         child: bool,
         keywords: &[(u64, String)],
-        fp: u64,
-        index_fp: bool,
+        sig: Option<Signature>,
         t: f64,
     ) {
         let rank = title_rank(item, child);
@@ -991,7 +1063,7 @@ impl EventTracker {
         let source = word_key(KIND_SOURCE, &item.source);
         let region = analysis.region.as_deref().or(item.region.as_deref());
 
-        let mut new_fp = None;
+        let mut new_sig = None;
         let mut new_kw: Vec<u64> = Vec::new();
         let mut gone_kw: Vec<u64> = Vec::new();
         {
@@ -1078,15 +1150,14 @@ impl EventTracker {
                         new_kw.push(*h);
                     }
                 }
-                if index_fp
-                    && ev.fps.len() < FPS_PER_EVENT
-                    && ev
-                        .fps
-                        .iter()
-                        .all(|f| hamming(*f, fp) > self.cfg.simhash_max_distance)
-                {
-                    ev.fps.push(fp);
-                    new_fp = Some(fp);
+                if let Some(sig) = sig {
+                    // Keep a few distinct wordings of the event, not every reprint.
+                    if ev.sigs.len() < FPS_PER_EVENT
+                        && ev.sigs.iter().all(|s| similarity(s, &sig) < 0.8)
+                    {
+                        ev.sigs.push(sig);
+                        new_sig = Some((sig, (ev.sigs.len() - 1) as u8));
+                    }
                 }
             }
         }
@@ -1107,13 +1178,13 @@ impl EventTracker {
                 list.push(slot);
             }
         }
-        if let Some(fp) = new_fp {
-            for bk in lsh_keys(fp) {
+        if let Some((sig, idx)) = new_sig {
+            for bk in lsh_keys(&sig) {
                 let bucket = self.lsh.entry(bk).or_default();
                 if bucket.len() >= BUCKET_CAP {
                     bucket.remove(0);
                 }
-                bucket.push(FpEntry { fp, slot });
+                bucket.push(FpEntry { slot, idx });
             }
         }
         if !child && !keywords.is_empty() {
@@ -1351,7 +1422,7 @@ impl EventTracker {
         }
         self.shrink();
         metrics::OPEN.set(self.live as i64);
-        metrics::TRACKED.set(self.refs.len() as i64);
+        metrics::TRACKED.set(self.tracked_items() as i64);
         out
     }
 
@@ -1380,13 +1451,14 @@ impl EventTracker {
         };
         self.live -= 1;
         self.free.push(slot);
+        self.children -= ev.children.len();
         for k in &ev.keys {
             if self.refs.get(k).is_some_and(|r| r.slot == slot) {
                 self.refs.remove(k);
             }
         }
-        for fp in &ev.fps {
-            for bk in lsh_keys(*fp) {
+        for sig in &ev.sigs {
+            for bk in lsh_keys(sig) {
                 if let Some(b) = self.lsh.get_mut(&bk) {
                     b.retain(|e| e.slot != slot);
                     if b.is_empty() {
@@ -1428,7 +1500,7 @@ impl EventTracker {
         let mut closed = 0usize;
         for (_, slot) in order {
             let over = self.live > self.cfg.max_open_events
-                || self.refs.len() > self.cfg.max_tracked_items;
+                || self.tracked_items() > self.cfg.max_tracked_items;
             if !over && budget == 0 {
                 break;
             }
@@ -1443,7 +1515,7 @@ impl EventTracker {
         warn!(
             closed,
             open = self.live,
-            tracked_items = self.refs.len(),
+            tracked_items = self.tracked_items(),
             max_open_events = self.cfg.max_open_events,
             max_tracked_items = self.cfg.max_tracked_items,
             "Event capacity reached; closed the quietest events early."
@@ -1502,6 +1574,7 @@ impl EventTracker {
                 )));
             }
             t.ids.insert(word_key(KIND_EVENT, &ev.id), slot);
+            t.children += ev.children.len();
             *cell = Some(ev);
             t.live += 1;
         }
@@ -1546,7 +1619,7 @@ impl EventTracker {
         t.docs = cp.docs;
         t.pending = cp.pending;
         metrics::OPEN.set(t.live as i64);
-        metrics::TRACKED.set(t.refs.len() as i64);
+        metrics::TRACKED.set(t.tracked_items() as i64);
         Ok(t)
     }
 }
