@@ -2,7 +2,7 @@
 //!
 //! A template is plain text with two kinds of holes:
 //!
-//! - `{slot}` takes a filler of the slot: first from the variables the caller passes (`county`,
+//! - `{slot}` takes a filler of the slot (fillers may hold slots, up to four levels deep): first from the variables the caller passes (`county`,
 //!   `time` …), then from the incident's own slots, then from the lexicon. One slot name keeps one
 //!   value within a text (so `{company}` said twice names the same company). `{n:3-40}` is a number
 //!   in the range.
@@ -41,22 +41,33 @@ impl Fillers<'_> {
             }
             return Some(rng.gen_range(lo..=hi).to_string());
         }
-        let list = self
-            .local
-            .and_then(|l| l.get(name))
-            .or_else(|| self.lexicon.get(name))?;
+        let list = self.list(name)?;
         if list.is_empty() {
             return None;
         }
         Some(list[rng.gen_range(0..list.len())].clone())
     }
 
+    /// The fillers of `name`; `food2` falls back to `food` (a second, independent draw).
+    fn list(&self, name: &str) -> Option<&Vec<String>> {
+        let find = |n: &str| {
+            self.local
+                .and_then(|l| l.get(n))
+                .or_else(|| self.lexicon.get(n))
+        };
+        find(name).or_else(|| {
+            let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+            (base.len() < name.len() && !base.is_empty())
+                .then(|| find(base))
+                .flatten()
+        })
+    }
+
     /// True when `name` can be filled.
     pub fn knows(&self, name: &str) -> bool {
         self.vars.iter().any(|(k, _)| *k == name)
             || name.starts_with("n:")
-            || self.local.is_some_and(|l| l.contains_key(name))
-            || self.lexicon.contains_key(name)
+            || self.list(name).is_some()
     }
 }
 
@@ -64,13 +75,19 @@ impl Fillers<'_> {
 pub fn render<R: Rng + ?Sized>(template: &str, fillers: &Fillers<'_>, rng: &mut R) -> String {
     let mut chosen: Vec<(String, String)> = Vec::new();
     let first = expand_alternatives(template, rng);
-    // Fillers may themselves contain slots (one level of nesting).
-    let once = fill_slots(&first, fillers, rng, &mut chosen);
-    if once.contains('{') {
-        fill_slots(&once, fillers, rng, &mut chosen)
-    } else {
-        once
+    // Fillers may themselves contain slots: fill until nothing changes (at most 4 levels).
+    let mut out = fill_slots(&first, fillers, rng, &mut chosen);
+    for _ in 0..3 {
+        if !out.contains('{') {
+            break;
+        }
+        let next = fill_slots(&out, fillers, rng, &mut chosen);
+        if next == out {
+            break;
+        }
+        out = next;
     }
+    out
 }
 
 fn expand_alternatives<R: Rng + ?Sized>(s: &str, rng: &mut R) -> String {
@@ -223,6 +240,8 @@ mod tests {
             assert!(s.ends_with("块[怒]"), "{s}");
             assert!(!s.contains('{') && !s.contains('|'), "{s}");
         }
+        let two = render("{food}/{food2}", &f, &mut rng);
+        assert!(!two.contains('{'), "{two}");
         let nested = render("{dish}", &f, &mut rng);
         assert!(
             nested.ends_with("炒饭") && !nested.contains('{'),
