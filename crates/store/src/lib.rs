@@ -300,6 +300,15 @@ impl Store {
             .await?)
     }
 
+    /// Number of stored observations that have been judged.
+    pub async fn count_judged(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM items WHERE analysis IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// Stores judgments (upserting the observation when it is not stored yet, as in Kafka mode
     /// where items arrive from the bus).
     pub async fn put_judged(&self, judged: &[JudgedItem]) -> Result<()> {
@@ -533,6 +542,14 @@ impl Store {
         }
         tx.commit().await?;
         Ok(fresh)
+    }
+
+    /// The log position of the newest alert (0 when none).
+    pub async fn last_alert_seq(&self) -> Result<i64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM alerts")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v.unwrap_or(0))
     }
 
     /// One alert by id.
