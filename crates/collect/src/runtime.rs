@@ -400,11 +400,16 @@ impl Inner {
             },
             newest: None,
         };
+        let before = poll.state.validators.clone();
         let mut result = sources::poll(&mut poll, plan).await;
         if result.is_ok() && src.cfg.common.reobserve && plan.can_reobserve() {
             result = reobserve(&mut poll, plan).await;
         }
-        // Saved even after a failure: the validators and tracks of what was emitted stay.
+        if result.is_err() || poll.report.skipped > 0 {
+            // Something on these pages was not delivered: the next poll must not get a 304 for them.
+            poll.state.validators = before;
+        }
+        // Saved even after a failure: the tracks of what was emitted stay.
         let saved = self.state.put_state(id, &poll.state.to_value()).await;
         result?;
         saved?;

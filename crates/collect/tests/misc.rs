@@ -127,7 +127,7 @@ async fn sink_failure_marks_nothing_seen_and_the_next_poll_delivers() {
     allow_robots(&site);
     site.set(
         "/rss",
-        Canned::ok("application/rss+xml", fixture("feeds/portal_rss.xml")),
+        Canned::ok("application/rss+xml", fixture("feeds/portal_rss.xml")).header("etag", "\"e1\""),
     );
     let h = harness(&format!(
         "[[sources]]\nid = \"rss\"\nkind = \"feed\"\nurl = \"{}\"\n",

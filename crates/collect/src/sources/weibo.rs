@@ -743,3 +743,73 @@ pub(crate) async fn refetch(
     }
     Ok(Some((item, f)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes() {
+        assert_eq!(
+            parse_envelope(r#"{"ok":1,"data":{"x":1}}"#).unwrap()["x"],
+            1
+        );
+        assert!(matches!(
+            parse_envelope(r#"{"ok":0,"msg":"这里还没有内容"}"#),
+            Err(CollectError::Api { .. })
+        ));
+        assert!(
+            parse_envelope(r#"{"ok":-100,"url":"https://m.weibo.cn/captcha?scene=limit"}"#)
+                .unwrap_err()
+                .is_blocked()
+        );
+        assert!(parse_envelope(r#"{"ok":"-100"}"#).unwrap_err().is_blocked());
+        assert!(parse_envelope("<html>passport.weibo.com/sso/signin</html>")
+            .unwrap_err()
+            .is_blocked());
+        assert_eq!(
+            parse_envelope("<html>出错了</html>").unwrap_err().kind(),
+            "malformed_json"
+        );
+        assert_eq!(parse_envelope("").unwrap_err().kind(), "malformed_json");
+    }
+
+    #[test]
+    fn bids_and_pics() {
+        let m = serde_json::json!({"bid": ""});
+        assert_eq!(
+            bid_of(
+                &m,
+                Some("https://m.weibo.cn/status/PaB01?mblogid=PaB01&luicode=1")
+            )
+            .as_deref(),
+            Some("PaB01")
+        );
+        assert_eq!(
+            bid_of(&m, Some("https://m.weibo.cn/status/Qx9")).as_deref(),
+            Some("Qx9")
+        );
+        assert_eq!(bid_of(&m, None), None);
+        let obj = serde_json::json!({"pics": {"1": {"url": "b"}, "0": {"large": {"url": "a"}}}});
+        assert_eq!(pics(&obj), vec!["a", "b"]);
+        assert!(pics(&serde_json::json!({"pics": "weird"})).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn envelope_never_panics(s in "\\PC{0,200}") {
+            let _ = parse_envelope(&s);
+        }
+        #[test]
+        fn cards_never_panic(v in proptest::collection::vec(0u8..5, 0..20)) {
+            let cards: Vec<Value> = v.iter().map(|k| match k {
+                0 => serde_json::json!({"card_type": 9, "mblog": {"id": 1}}),
+                1 => serde_json::json!({"card_type": 11, "card_group": [{"mblog": null}, {"mblog": {"id": "2"}}]}),
+                2 => serde_json::json!({"card_type": 11, "card_group": "x"}),
+                3 => serde_json::json!(null),
+                _ => serde_json::json!({"mblog": [], "profile_type_id": 5}),
+            }).collect();
+            let _ = mblogs(&Value::Array(cards));
+        }
+    }
+}
