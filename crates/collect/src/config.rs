@@ -35,8 +35,9 @@ use yuqing_core::{problem::join, Platform, Problems};
 
 /// The collection part of a pipeline: `[collect]` plus `[[sources]]`.
 ///
-/// Embed both keys in the pipeline struct (`collect` and `sources`), or flatten this struct into a
-/// pipeline struct that itself does not deny unknown fields.
+/// Embed it in a pipeline struct as two fields, `collect: CollectSettings` and
+/// `sources: Vec<SourceConfig>` (both `#[serde(default)]`), or as one `CollectConfig` field. Note that
+/// `#[serde(flatten)]` turns off serde's unknown-key check of the flattened part.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectConfig {

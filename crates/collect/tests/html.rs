@@ -444,3 +444,16 @@ async fn real_gov_pages_extract_their_meta_tags() {
         assert_eq!(item.extra["author_kind"], "official");
     }
 }
+
+#[tokio::test]
+async fn next_selector_paging() {
+    let site = Site::start().await;
+    serve_portal(&site);
+    let h = harness(&format!(
+        "[[sources]]\nid = \"next\"\nkind = \"html\"\nlist_url = \"{}\"\nnext_selector = \"a.next\"\nlink_selector = \"ul.list a\"\n",
+        site.url("/tzgg/index.html")
+    ));
+    let r = h.collector.poll_once("next").await.unwrap();
+    assert_eq!(r.new_items, 5, "{r:?}");
+    assert_eq!(site.hits("/tzgg/index_1.html"), 1);
+}

@@ -291,3 +291,73 @@ async fn unknown_and_disabled_sources() {
     );
     assert_eq!(h.collector.source_ids(), vec!["off"]);
 }
+
+#[test]
+fn the_example_pipeline_parses_and_validates() {
+    let text = fixture_str("pipeline.toml");
+    let cfg: yuqing_collect::CollectConfig = toml::from_str(&text).unwrap();
+    let mut p = yuqing_core::Problems::new();
+    cfg.validate("", &mut p);
+    assert!(p.is_empty(), "{p}");
+    assert_eq!(cfg.sources.len(), 11);
+    // Embedded in a pipeline struct as its `collect` and `sources` fields, unknown keys are caught.
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pipeline {
+        name: String,
+        #[serde(default)]
+        collect: yuqing_collect::CollectSettings,
+        #[serde(default)]
+        sources: Vec<yuqing_collect::SourceConfig>,
+    }
+    let ok: Pipeline = toml::from_str(&format!("name = \"p\"\n{text}")).unwrap();
+    assert_eq!(ok.sources.len(), 11);
+    assert!(toml::from_str::<Pipeline>(&format!("name = \"p\"\nbogus = 1\n{text}")).is_err());
+    let typo = text.replace(
+        "interval = \"10m\"\nregion = \"某县\"",
+        "intervall = \"10m\"\nregion = \"某县\"",
+    );
+    let e = toml::from_str::<Pipeline>(&format!("name = \"p\"\n{typo}"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("intervall") && e.contains("county-rss"), "{e}");
+}
+
+#[tokio::test]
+async fn silence_is_reported_after_n_intervals_without_new_items() {
+    let site = Site::start().await;
+    allow_robots(&site);
+    site.set(
+        "/rss",
+        Canned::ok("application/rss+xml", fixture("feeds/portal_rss.xml")),
+    );
+    let h = harness(&format!(
+        "[[sources]]\nid = \"quiet\"\nkind = \"feed\"\nurl = \"{}\"\ninterval = \"10m\"\n",
+        site.url("/rss")
+    ));
+    let mut events = h.collector.health_handle().subscribe();
+    assert_eq!(h.collector.poll_once("quiet").await.unwrap().new_items, 3);
+    // Six intervals (the default) pass with nothing new: still fine at exactly 60 minutes.
+    h.clock.advance(Duration::from_secs(3600));
+    h.collector.poll_once("quiet").await.unwrap();
+    assert!(events.try_recv().is_err());
+    h.clock.advance(Duration::from_secs(60));
+    h.collector.poll_once("quiet").await.unwrap();
+    let ev = events.try_recv().unwrap();
+    assert!(
+        matches!(
+            ev.kind,
+            yuqing_collect::HealthEventKind::Silent { intervals: 6, .. }
+        ),
+        "{ev:?}"
+    );
+    assert!(ev.message().contains("没有新内容"));
+    let health = h.collector.health_handle().source("quiet").unwrap();
+    assert_eq!(health.status, yuqing_collect::HealthStatus::Silent);
+    assert_eq!(
+        health.newest_item.unwrap().to_rfc3339(),
+        "2026-11-22T10:00:00+08:00"
+    );
+}
