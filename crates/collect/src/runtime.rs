@@ -117,6 +117,7 @@ impl Collector {
         sink: Arc<dyn ItemSink>,
         clock: SharedClock,
     ) -> Collector {
+        yuqing_core::telemetry::init_stage("collect");
         let mut host_rates: HashMap<String, f64> = HashMap::new();
         for s in &cfg.sources {
             if let Some(rate) = s.common.rate_limit {
@@ -586,6 +587,9 @@ impl Poll<'_> {
         self.report.skipped += 1;
         metrics::SKIPPED
             .with_label_values(&[self.id(), reason])
+            .inc();
+        yuqing_core::telemetry::DISCARDED
+            .with_label_values(&["collect", reason])
             .inc();
         warn!(source = self.id(), reason, detail = %detail, "Skipped.");
     }

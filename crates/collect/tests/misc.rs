@@ -361,3 +361,38 @@ async fn silence_is_reported_after_n_intervals_without_new_items() {
         "2026-11-22T10:00:00+08:00"
     );
 }
+
+#[tokio::test]
+async fn metric_names_follow_the_convention() {
+    let site = Site::start().await;
+    allow_robots(&site);
+    site.set(
+        "/rss",
+        Canned::ok("application/rss+xml", fixture("feeds/portal_rss.xml")),
+    );
+    let h = harness(&format!(
+        "[[sources]]\nid = \"m\"\nkind = \"feed\"\nurl = \"{}\"\n",
+        site.url("/rss")
+    ));
+    h.collector.poll_once("m").await.unwrap();
+    let text = yuqing_core::telemetry::render();
+    let mut seen = 0;
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("# TYPE yuqing_collect_"))
+    {
+        let name = line.split_whitespace().nth(2).unwrap();
+        if line.ends_with("counter") {
+            assert!(name.ends_with("_total"), "{name}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 8, "{text}");
+    assert!(text.contains("yuqing_collect_items_emitted_total{kind=\"new\",source=\"m\"} 3"));
+    assert!(
+        text.contains("yuqing_collect_requests_total{source=\"m\",status=\"2xx\"} 2"),
+        "robots.txt and the feed"
+    );
+    assert!(text.contains("yuqing_component_sent_events_total{stage=\"collect\"}"));
+    assert!(!text.contains("127.0.0.1"), "no URLs in labels");
+}

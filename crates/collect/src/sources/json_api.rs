@@ -166,6 +166,10 @@ pub(crate) async fn poll(p: &mut Poll<'_>, plan: &JsonPlan) -> Result<(), Collec
         for (item, seen) in items.into_iter().zip(seen) {
             if seen {
                 again.push(item);
+            } else if has_metrics {
+                // Tracked from first sight; re-observed when listed again and due.
+                let id = item.id.clone();
+                fresh.push(NewItem::tracked(item, id));
             } else {
                 fresh.push(NewItem::new(item));
             }

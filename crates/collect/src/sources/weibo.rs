@@ -694,8 +694,8 @@ async fn follow_post(p: &mut Poll<'_>, plan: &WeiboPlan, id: &str) -> Result<(),
     if seen.first().copied().unwrap_or(false) {
         p.emit_reobserved(vec![item]).await?;
     } else {
-        let key = item.id.clone();
-        p.emit_new(vec![NewItem::tracked(item, key)]).await?;
+        // A followed post is looked at on every poll: no separate re-observation schedule.
+        p.emit_new(vec![NewItem::new(item)]).await?;
     }
     let (c, r) = (plan.comments, plan.reposts);
     let follow = WeiboPlan {
