@@ -190,6 +190,24 @@ async fn a_flood_reaches_every_chat_sink_as_rate_limited_digests_with_nothing_lo
             .unwrap_or_else(|| panic!("no digest metric for {sink}"));
         let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
         assert!(n >= 9_000.0, "{line}");
+        let value = |prefix: String| -> f64 {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no series {prefix}"))
+        };
+        let delivered = value(format!(
+            "yuqing_alert_deliveries_total{{outcome=\"delivered\",sink=\"{sink}\"}}"
+        ));
+        assert!(delivered >= 10_000.0, "{sink}: {delivered}");
+        let waits = value(format!("yuqing_alert_ratelimit_waits_total{{sink=\"{sink}\"}}"));
+        assert!(waits > 0.0, "{sink} never waited for its rate limit");
+        let count = value(format!(
+            "yuqing_alert_delivery_duration_seconds_count{{sink=\"{sink}\"}}"
+        ));
+        assert!(count >= 1.0);
     }
     d.shutdown(Duration::from_secs(5)).await;
 }

@@ -105,6 +105,21 @@ pub struct BuildContext {
     pub stdout: Option<Arc<Mutex<Box<dyn Write + Send>>>>,
 }
 
+impl BuildContext {
+    /// A context with a client of its own and the system's stdout.
+    pub fn new(clock: SharedClock) -> Result<BuildContext, BuildError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("yuqing-sinks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(BuildError::Http)?;
+        Ok(BuildContext {
+            http,
+            clock,
+            stdout: None,
+        })
+    }
+}
+
 impl std::fmt::Debug for BuildContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BuildContext")
