@@ -546,8 +546,9 @@ impl Worker {
         let can_send_now = self.limiter.available().saturating_add(1);
         let now = self.clock.now();
         if !digest || self.pending.len() <= can_send_now || self.pending.len() == 1 {
-            let job = self.pending.remove(0);
-            match self.channel.render_alert(&job.alert, now) {
+            // Jobs stay in `pending` until settled, so a shutdown mid-send still reports them.
+            let alert = self.pending[0].alert.clone();
+            match self.channel.render_alert(&alert, now) {
                 Ok(pieces) => {
                     let total = pieces.len() as u32;
                     let mut attempts = 0;
@@ -565,6 +566,7 @@ impl Worker {
                                 } else {
                                     err
                                 };
+                                let job = self.pending.remove(0);
                                 self.fail(vec![job], err);
                                 return;
                             }
@@ -574,10 +576,12 @@ impl Worker {
                     metrics::MESSAGES
                         .with_label_values(&[self.id.as_str(), "single"])
                         .inc_by(u64::from(total));
+                    let job = self.pending.remove(0);
                     self.succeed(vec![job], false, total, attempts);
                 }
                 Err(err) => {
                     self.limiter.release();
+                    let job = self.pending.remove(0);
                     self.fail(vec![job], err);
                 }
             }
@@ -585,15 +589,17 @@ impl Worker {
             let alerts: Vec<Arc<Alert>> = self.pending.iter().map(|j| j.alert.clone()).collect();
             match self.channel.render_digest(&alerts, now) {
                 Ok((payload, n)) => {
-                    let jobs: Vec<Job> = self.pending.drain(..n.min(alerts.len())).collect();
+                    let n = n.clamp(1, alerts.len());
                     info!(
                         sink = %self.id,
-                        alerts = jobs.len(),
-                        waiting = self.pending.len(),
+                        alerts = n,
+                        waiting = alerts.len() - n,
                         bytes = payload.wire_len(),
                         "Sending a digest."
                     );
-                    match self.send(&payload, true).await {
+                    let result = self.send(&payload, true).await;
+                    let jobs: Vec<Job> = self.pending.drain(..n).collect();
+                    match result {
                         Ok(sent) => {
                             metrics::MESSAGES
                                 .with_label_values(&[self.id.as_str(), "digest"])
@@ -607,9 +613,11 @@ impl Worker {
                     }
                 }
                 Err(err) => {
+                    // Cannot happen for a non-empty list; settle the most severe alert so the
+                    // worker makes progress rather than spinning.
                     self.limiter.release();
-                    let jobs: Vec<Job> = self.pending.drain(..).collect();
-                    self.fail(jobs, err);
+                    let job = self.pending.remove(0);
+                    self.fail(vec![job], err);
                 }
             }
         }
@@ -620,22 +628,23 @@ impl Worker {
         tokio::task::yield_now().await;
         self.drain();
         let n = self.pending.len().min(max);
-        let jobs: Vec<Job> = self.pending.drain(..n).collect();
-        let alerts: Vec<Arc<Alert>> = jobs.iter().map(|j| j.alert.clone()).collect();
-        match self.channel.render_batch(&alerts) {
-            Ok(payload) => match self.send(&payload, true).await {
-                Ok(sent) => {
-                    metrics::MESSAGES
-                        .with_label_values(&[self.id.as_str(), "batch"])
-                        .inc();
-                    self.succeed(jobs, n > 1, 1, sent.attempts);
-                }
-                Err(err) => self.fail(jobs, err),
-            },
+        let alerts: Vec<Arc<Alert>> = self.pending[..n].iter().map(|j| j.alert.clone()).collect();
+        let result = match self.channel.render_batch(&alerts) {
+            Ok(payload) => self.send(&payload, true).await,
             Err(err) => {
                 self.limiter.release();
-                self.fail(jobs, err);
+                Err(err)
             }
+        };
+        let jobs: Vec<Job> = self.pending.drain(..n).collect();
+        match result {
+            Ok(sent) => {
+                metrics::MESSAGES
+                    .with_label_values(&[self.id.as_str(), "batch"])
+                    .inc();
+                self.succeed(jobs, n > 1, 1, sent.attempts);
+            }
+            Err(err) => self.fail(jobs, err),
         }
     }
 
