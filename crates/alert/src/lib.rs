@@ -65,6 +65,13 @@
 //! let route = grader.route(&alerts[0], t);
 //! assert!(route.receivers.contains(&"值班室".to_string()));
 //! ```
+//!
+//! [`AlertKind::New`]: yuqing_core::AlertKind::New
+//! [`AlertKind::Escalated`]: yuqing_core::AlertKind::Escalated
+//! [`AlertKind::Calmed`]: yuqing_core::AlertKind::Calmed
+//! [`AlertKind::Flared`]: yuqing_core::AlertKind::Flared
+//! [`AlertKind::Reminder`]: yuqing_core::AlertKind::Reminder
+//! [`AlertKind::Overdue`]: yuqing_core::AlertKind::Overdue
 #![warn(missing_docs)]
 
 mod config;
