@@ -676,6 +676,7 @@ impl Script {
                 }
             }
         }
+        self.validate_slots(path, problems);
         self.hawkes
             .validate(&yuqing_core::problem::join(path, "hawkes"), problems);
         for (name, pool) in [
@@ -693,6 +694,110 @@ impl Script {
         ] {
             if pool.is_empty() {
                 problems.push(format!("background.{name}"), "must not be empty");
+            }
+        }
+    }
+}
+
+/// Variables every template can use (see `world::vars_for`).
+pub const TEXT_VARS: [&str; 6] = ["province", "city", "county", "town", "date", "time"];
+/// Variables of incident templates only.
+pub const INCIDENT_VARS: [&str; 3] = ["tag", "start_date", "start_time"];
+
+impl Script {
+    /// Reports templates that name a slot nothing can fill.
+    fn validate_slots(&self, path: &str, problems: &mut Problems) {
+        let lex = &self.lexicon.slots;
+        let check = |where_: String,
+                     template: &str,
+                     local: Option<&BTreeMap<String, Vec<String>>>,
+                     incident: bool,
+                     problems: &mut Problems| {
+            let mut vars: Vec<(&str, &str)> = TEXT_VARS.iter().map(|v| (*v, "")).collect();
+            if incident {
+                vars.extend(INCIDENT_VARS.iter().map(|v| (*v, "")));
+            }
+            let f = crate::text::Fillers {
+                vars: &vars,
+                local,
+                lexicon: lex,
+            };
+            for slot in crate::text::slots_of(template) {
+                if !f.knows(slot) {
+                    problems.push(where_.clone(), format!("unknown slot `{{{slot}}}`"));
+                }
+            }
+        };
+        for (name, fillers) in lex {
+            for (i, t) in fillers.iter().enumerate() {
+                check(format!("lexicon.{name}[{i}]"), t, None, false, problems);
+            }
+        }
+        let b = &self.background;
+        let mut pools: Vec<(String, &Vec<String>)> = vec![
+            ("weibo".into(), &b.weibo),
+            ("account".into(), &b.account),
+            ("weibo_comment".into(), &b.weibo_comment),
+            ("repost".into(), &b.repost),
+            ("forum".into(), &b.forum),
+            ("forum_reply".into(), &b.forum_reply),
+            ("news".into(), &b.news),
+            ("news_comment".into(), &b.news_comment),
+            ("board".into(), &b.board),
+            ("board_reply".into(), &b.board_reply),
+            ("hot".into(), &b.hot),
+        ];
+        pools.extend(b.portal.iter().map(|(k, v)| (format!("portal.{k}"), v)));
+        for (name, list) in pools {
+            for (i, t) in list.iter().enumerate() {
+                check(format!("background.{name}[{i}]"), t, None, false, problems);
+            }
+        }
+        for (i, a) in self.world.accounts.iter().enumerate() {
+            if let Some(p) = &a.pinned {
+                check(
+                    format!("world.accounts[{i}].pinned"),
+                    p,
+                    None,
+                    false,
+                    problems,
+                );
+            }
+        }
+        for (i, inc) in self.incidents.iter().enumerate() {
+            let ip = format!("{}[{i}]", yuqing_core::problem::join(path, "incidents"));
+            for (name, list) in &inc.pools {
+                for (j, t) in list.iter().enumerate() {
+                    check(
+                        format!("{ip}.pools.{name}[{j}]"),
+                        t,
+                        Some(&inc.slots),
+                        true,
+                        problems,
+                    );
+                }
+            }
+            for (name, list) in &inc.slots {
+                for (j, t) in list.iter().enumerate() {
+                    check(
+                        format!("{ip}.slots.{name}[{j}]"),
+                        t,
+                        Some(&inc.slots),
+                        true,
+                        problems,
+                    );
+                }
+            }
+            for (j, post) in inc.post.iter().enumerate() {
+                if let Some(t) = &post.text {
+                    check(
+                        format!("{ip}.post[{j}].text"),
+                        t,
+                        Some(&inc.slots),
+                        true,
+                        problems,
+                    );
+                }
             }
         }
     }
@@ -718,6 +823,7 @@ mod tests {
         s.world.faults.rate = 2.0;
         s.incidents[1].post[0].author = "nobody".into();
         s.incidents[0].spread.self_excitation = 1.5;
+        s.incidents[2].pools.get_mut("parent").unwrap()[0].push_str("{no_such_slot}");
         let mut p = Problems::new();
         s.validate("", &mut p);
         let text = p.to_string();
@@ -735,6 +841,10 @@ mod tests {
         );
         assert!(
             text.contains("incidents[0].spread.self_excitation"),
+            "{text}"
+        );
+        assert!(
+            text.contains("incidents[2].pools.parent[0]: unknown slot `{no_such_slot}`"),
             "{text}"
         );
     }

@@ -610,3 +610,192 @@ async fn board_replies_appear_on_time() {
     }
     assert!(n > 2);
 }
+
+#[tokio::test]
+async fn weibo_fixture_checklist() {
+    use yuqing_demo::world::flags;
+    let site = Site::start(quiet()).await;
+    site.at(hours(24.0));
+    let w = site.world.world();
+    let now = w.offset(site.now());
+    let weibo: Vec<u32> = w.visible(Platform::Weibo, now).collect();
+    let find = |flag: u8| {
+        weibo
+            .iter()
+            .copied()
+            .find(|&i| {
+                w.docs[i as usize].flags & flag != 0
+                    && w.docs[i as usize].flags & flags::PINNED == 0
+            })
+            .map(|i| w.docs[i as usize].id)
+            .unwrap()
+    };
+    // pics as an object.
+    let v = site
+        .json(&format!("/statuses/show?id={}", find(flags::PICS_OBJECT)))
+        .await;
+    assert!(
+        v["data"]["pics"].is_object() && v["data"]["pics"]["0"]["large"]["url"].is_string(),
+        "{v}"
+    );
+    // A retweet of a deleted post.
+    let v = site
+        .json(&format!(
+            "/statuses/show?id={}",
+            find(flags::DELETED_RETWEET)
+        ))
+        .await;
+    assert!(v["data"]["retweeted_status"]["user"].is_null(), "{v}");
+    // Long text: cut in lists, whole in statuses/show; also by bid and on the /detail page.
+    let s = site
+        .json(&format!(
+            "/api/container/getIndex?containerid={}",
+            urlencode("100103type=61&q=情况通报&t=0")
+        ))
+        .await;
+    let long = s["data"]["cards"][0]["card_group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["mblog"])
+        .find(|m| m["isLongText"] == true)
+        .expect("an official statement is long")
+        .clone();
+    assert!(long["text"].as_str().unwrap().contains("全文"));
+    let bid = long["bid"].as_str().unwrap();
+    let full = site.json(&format!("/statuses/show?id={bid}")).await;
+    assert_eq!(full["data"]["id"], long["id"]);
+    let content = full["data"]["longText"]["longTextContent"]
+        .as_str()
+        .unwrap();
+    assert!(
+        content.chars().count() > 140 && content.contains("【情况通报】"),
+        "{content}"
+    );
+    let page = site
+        .get(&format!("/detail/{}", long["id"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let slice = &page[page.find("\"status\":").unwrap() + 9..page.find("\"call\"").unwrap()];
+    let status: Value = serde_json::from_str(slice.trim().trim_end_matches(',')).unwrap();
+    assert_eq!(status["id"], long["id"]);
+    assert_eq!(status["user"]["verified_type"], 1);
+    // Counts as strings on big posts: "1.2万" and "100万+".
+    let star = site
+        .json("/api/container/getIndex?containerid=1076036010000010")
+        .await;
+    let likes: Vec<&Value> = star["data"]["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["mblog"]["attitudes_count"])
+        .collect();
+    assert!(likes.iter().any(|v| *v == "100万+"), "{likes:?}");
+    // Old comments API with relative times, and its page count.
+    let (mid, _) = first_post(&site).await;
+    let c = site
+        .json(&format!("/api/comments/show?id={mid}&page=1"))
+        .await;
+    let when = c["data"]["data"][0]["created_at"].as_str().unwrap();
+    assert!(
+        when == "刚刚"
+            || when.ends_with("分钟前")
+            || when.ends_with("小时前")
+            || when.starts_with("昨天")
+            || when.len() == 5,
+        "{when}"
+    );
+    assert!(c["data"]["max"].as_u64().unwrap() <= 5);
+    // repostTimeline pages end.
+    let mut seen = 0;
+    for page in 1.. {
+        assert!(page < 1000);
+        let r = site
+            .json(&format!(
+                "/api/statuses/repostTimeline?id={mid}&page={page}"
+            ))
+            .await;
+        let data = r["data"]["data"].as_array().unwrap();
+        if data.is_empty() {
+            assert!(page as u64 > r["data"]["max"].as_u64().unwrap());
+            break;
+        }
+        seen += data.len();
+        assert_eq!(
+            r["data"]["total_number"].as_u64().unwrap(),
+            as_count(&full_count(&site, &mid).await)
+        );
+    }
+    assert!(seen > 10);
+    // A user profile with tabs.
+    let p = site
+        .json("/api/container/getIndex?type=uid&value=6010000002")
+        .await;
+    assert_eq!(p["data"]["userInfo"]["screen_name"], "万载应急管理（演示）");
+    assert_eq!(
+        p["data"]["tabsInfo"]["tabs"][1]["containerid"],
+        "1076036010000002"
+    );
+}
+
+async fn full_count(site: &Site, mid: &str) -> Value {
+    site.json(&format!("/statuses/show?id={mid}")).await["data"]["reposts_count"].clone()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn forum_threads_page_through_their_replies() {
+    let site = Site::start(quiet()).await;
+    site.at(hours(10.0));
+    let list = site
+        .get("/forum/forum-2-1.html")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let tid: u64 = list
+        .split("normalthread_")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut posts = 0;
+    for page in 1.. {
+        assert!(page < 100);
+        let r = site
+            .get(&format!("/forum/thread-{tid}-{page}-1.html"))
+            .await;
+        if r.status() == 404 {
+            break;
+        }
+        let html = r.text().await.unwrap();
+        posts += html.matches("id=\"postmessage_").count();
+        if !html.contains("class=\"nxt\"") {
+            break;
+        }
+    }
+    let tid = tid.to_string();
+    let replies = site
+        .world
+        .items_at(site.now())
+        .into_iter()
+        .filter(|i| i.source == "demo-forum" && i.root_id.as_deref() == Some(tid.as_str()))
+        .count();
+    assert_eq!(posts, 1 + replies);
+}
