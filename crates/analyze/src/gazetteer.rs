@@ -244,6 +244,9 @@ impl Gazetteer {
     /// The division with this code (six digits, or twelve with trailing zeros).
     pub fn by_code(&self, code: &str) -> Option<usize> {
         let c = code.trim();
+        if !c.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
         let six = if c.len() == 12 && c[6..].bytes().all(|b| b == b'0') {
             &c[..6]
         } else {

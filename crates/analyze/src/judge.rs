@@ -21,6 +21,14 @@ const MAX_TERMS_IN_REASON: usize = 6;
 /// A sensitivity term found: (topic, pattern, effective weight, the negation that weakened it).
 type SensTerm = (usize, u32, f64, Option<(u32, u32)>);
 
+/// The category terms found — (category, pattern, weight, count, seen in the title) — and the
+/// subcategory scores.
+#[derive(Debug, Default)]
+pub(crate) struct CategoryEvidence {
+    pub terms: Vec<(u16, u32, f64, u32, bool)>,
+    pub subs: Vec<(u32, f64)>,
+}
+
 /// A match of the automaton (byte offsets into the normalised text).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
@@ -359,42 +367,13 @@ impl Analyzer {
 
         // ---- Category ----
         let text = s.norm.text.as_str();
-        let mut cat_score = vec![0.0f64; self.taxonomy.len()];
-        let mut sub_score: Vec<(u32, f64)> = Vec::new();
-        let mut cat_terms: Vec<(u16, u32, f64, u32, bool)> = Vec::new(); // (cat, pat, w, count, in title)
-        for h in &s.hits {
-            for p in &self.patterns[h.pat as usize].payloads {
-                if let Payload::Category {
-                    category,
-                    sub,
-                    weight,
-                } = *p
-                {
-                    let in_title = h.start < title_len;
-                    match cat_terms
-                        .iter_mut()
-                        .find(|t| t.0 == category && t.1 == h.pat)
-                    {
-                        Some(t) => {
-                            t.3 += 1;
-                            t.4 |= in_title;
-                        }
-                        None => cat_terms.push((category, h.pat, weight as f64, 1, in_title)),
-                    }
-                    if sub != u32::MAX {
-                        let boost = if in_title { self.cfg.title_boost } else { 1.0 };
-                        match sub_score.iter_mut().find(|x| x.0 == sub) {
-                            Some(x) => x.1 += weight as f64 * boost,
-                            None => sub_score.push((sub, weight as f64 * boost)),
-                        }
-                    }
-                }
-            }
-        }
-        for t in &cat_terms {
-            let boost = if t.4 { self.cfg.title_boost } else { 1.0 };
-            cat_score[t.0 as usize] += t.2 * (1.0 + (t.3 as f64).ln()) * boost;
-        }
+        let (
+            cat_score,
+            CategoryEvidence {
+                terms: cat_terms,
+                subs: sub_score,
+            },
+        ) = self.category_scores(s);
         let chosen: Option<usize> = match &self.model {
             Some(m) => {
                 let p = m.predict(&s.sparse, &mut s.values, 5);
@@ -783,6 +762,49 @@ impl Analyzer {
         // ---- Keywords ----
         a.keywords = self.keywords(s);
         a
+    }
+
+    /// The lexicon classifier's score of every category, with the terms and subcategory scores
+    /// behind them.
+    pub(crate) fn category_scores(&self, s: &Scratch) -> (Vec<f64>, CategoryEvidence) {
+        let title_len = s.norm.title_len as u32;
+        let mut cat_score = vec![0.0f64; self.taxonomy.len()];
+        let mut ev = CategoryEvidence::default();
+        for h in &s.hits {
+            for p in &self.patterns[h.pat as usize].payloads {
+                if let Payload::Category {
+                    category,
+                    sub,
+                    weight,
+                } = *p
+                {
+                    let in_title = h.start < title_len;
+                    match ev
+                        .terms
+                        .iter_mut()
+                        .find(|t| t.0 == category && t.1 == h.pat)
+                    {
+                        Some(t) => {
+                            t.3 += 1;
+                            t.4 |= in_title;
+                        }
+                        None => ev.terms.push((category, h.pat, weight as f64, 1, in_title)),
+                    }
+                    if sub != u32::MAX {
+                        let boost = if in_title { self.cfg.title_boost } else { 1.0 };
+                        match ev.subs.iter_mut().find(|x| x.0 == sub) {
+                            Some(x) => x.1 += weight as f64 * boost,
+                            None => ev.subs.push((sub, weight as f64 * boost)),
+                        }
+                    }
+                }
+            }
+        }
+        for t in &ev.terms {
+            let boost = if t.4 { self.cfg.title_boost } else { 1.0 };
+            cat_score[t.0 as usize] += t.2 * (1.0 + (t.3 as f64).ln()) * boost;
+        }
+        (cat_score, ev)
     }
 
     fn lexicon_sentiment(

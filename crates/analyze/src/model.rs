@@ -33,6 +33,8 @@ pub struct Feat {
     pub start: u32,
     /// Byte length of the source text.
     pub len: u16,
+    /// How many occurrences this feature stands for.
+    pub weight: u16,
 }
 
 /// The features of one text, reused between items.
@@ -91,6 +93,7 @@ impl Features {
                 ns,
                 start: (base + i) as u32,
                 len: text[i..].chars().next().map_or(1, char::len_utf8) as u16,
+                weight: 1,
             });
             if let Some((p, pi)) = prev {
                 let bi = mix((ns as u64) << 56 | 2 << 48 | (p as u64) << 24 | c);
@@ -100,6 +103,7 @@ impl Features {
                     ns,
                     start: (base + pi) as u32,
                     len: (end - pi) as u16,
+                    weight: 1,
                 });
             }
             prev = char::from_u32(c as u32).map(|ch| (ch, i));
@@ -113,6 +117,7 @@ impl Features {
             ns: NS_TERM,
             start: start as u32,
             len: len.min(u16::MAX as usize) as u16,
+            weight: 1,
         });
     }
 }
@@ -172,6 +177,7 @@ pub struct TrainOptions {
     pub title_weight: f32,
     /// Weight of the lexicon-term block relative to the body block.
     pub term_weight: f32,
+
     /// Seed of the coordinate order.
     pub seed: u64,
     /// Resources (lexicons) to take term features from; the bundled ones when `None`.
@@ -187,8 +193,8 @@ impl Default for TrainOptions {
             balanced: true,
             max_epochs: 60,
             tolerance: 0.05,
-            title_weight: 0.7,
-            term_weight: 0.5,
+            title_weight: 1.0,
+            term_weight: 0.6,
             seed: 7,
             resources: None,
         }
@@ -210,6 +216,7 @@ pub struct ModelMeta {
     pub title_weight: f32,
     /// Term block weight.
     pub term_weight: f32,
+
     /// Items it was trained on.
     pub trained_items: usize,
     /// Items per class.
@@ -285,7 +292,7 @@ impl Model {
             norms[ns as usize] += v * v;
             out.push(v);
         }
-        let scale = [1.0, self.meta.title_weight, self.meta.term_weight];
+        let scale: [f32; NAMESPACES] = [1.0, self.meta.title_weight, self.meta.term_weight];
         let mut f = [0f32; NAMESPACES];
         for k in 0..NAMESPACES {
             f[k] = if norms[k] > 0.0 {

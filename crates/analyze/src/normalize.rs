@@ -444,7 +444,9 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 /// Decodes the HTML character reference at `i` (`&amp;`, `&#20013;`, `&#x4e2d;`).
 fn entity(s: &str, i: usize) -> Option<(char, usize)> {
     let rest = &s[i + 1..];
-    let semi = rest[..rest.len().min(12)].find(';')?;
+    let semi = rest.as_bytes()[..rest.len().min(12)]
+        .iter()
+        .position(|&b| b == b';')?;
     let name = &rest[..semi];
     let c = match name {
         "amp" => '&',
