@@ -334,6 +334,9 @@ fn feishu_endpoint() -> String {
 }
 
 /// `kind = "dingtalk"`: 钉钉 custom robot, markdown messages, 加签 when a secret is set.
+///
+/// A robot secured by custom keywords instead accepts only messages that contain one: use
+/// `舆情预警`, which every message of this crate (digests included) contains.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DingtalkConfig {
@@ -969,6 +972,17 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let cfg = parse(include_str!("../sinks.example.toml")).unwrap();
+        let mut p = Problems::new();
+        cfg.validate("", &mut p);
+        assert!(p.is_empty(), "{p}");
+        assert_eq!(cfg.sinks.len(), 8);
+        let kinds: std::collections::BTreeSet<_> = cfg.sinks.iter().map(|s| s.kind()).collect();
+        assert_eq!(kinds.len(), 8, "every kind appears");
     }
 
     #[test]

@@ -318,7 +318,7 @@ async fn wecom_markdown_is_split_at_4096_bytes_between_characters() {
         let rest = if i == 0 {
             content.to_string()
         } else {
-            let mark = format!("（续 {}/{}）\n", i + 1, reqs.len());
+            let mark = format!("【舆情预警·续 {}/{}】\n", i + 1, reqs.len());
             content
                 .strip_prefix(&mark)
                 .expect("continuation mark")
@@ -427,4 +427,42 @@ async fn channel_error_codes_are_failures() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, "wx");
     assert_eq!(got[0].1, vec![alert.alert_id.clone()]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wecom_digest_body_is_exact() {
+    let rx = Receiver::robot_ok().await;
+    let d = Dispatcher::builder(sinks(&format!(
+        "[[sinks]]\nkind = \"wecom\"\nid = \"wx\"\nall = true\nkey = \"k\"\nendpoint = \"{}\"\n\
+         mentioned_list = [\"wangqing\"]\nrate_limit = [{{ messages = 1, per = \"1m\" }}]",
+        rx.url("/send")
+    )))
+    .clock(clock())
+    .build()
+    .unwrap();
+    // Submitted together, more than the rate limit lets through now: one digest.
+    let alerts = [flood_alert(10), flood_alert(0), flood_alert(1)];
+    let report = d.deliver(alerts.clone()).await;
+    assert!(report
+        .deliveries
+        .iter()
+        .all(|d| matches!(d.outcome, Outcome::Delivered { merged: true, .. })));
+    let reqs = rx.take();
+    assert_eq!(reqs.len(), 1);
+    let content = format!(
+        "### 【舆情预警汇总】3 条：红色 1 · 橙色 1 · 蓝色 1\n\
+         ><font color=\"comment\">预警较多，已合并发送（最严重的在前）。</font>\n\
+         1. 【<font color=\"warning\">红色</font>】I 第0号 某街道居民反映噪音扰民问题持续未解决 · 区应急管理局 · 某市某区 · 新预警 · {}\n\
+         2. 【<font color=\"warning\">橙色</font>】II 第1号 某街道居民反映噪音扰民问题持续未解决 · 区应急管理局 · 某市某区 · 新预警 · {}\n\
+         3. 【<font color=\"info\">蓝色</font>】IV 第10号 某街道居民反映噪音扰民问题持续未解决 · 区应急管理局 · 某市某区 · 新预警 · {}\n\
+         <@wangqing>",
+        alerts[1].alert_id, alerts[2].alert_id, alerts[0].alert_id
+    );
+    let expected =
+        serde_json::to_vec(&json!({"msgtype": "markdown", "markdown": {"content": content}}))
+            .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&reqs[0].body),
+        String::from_utf8_lossy(&expected)
+    );
 }

@@ -300,12 +300,13 @@ pub(crate) fn check_code(
     })
 }
 
-/// The continuation mark of piece `i` (0-based) of `n`: empty for the first.
+/// The continuation mark of piece `i` (0-based) of `n`: empty for the first. It contains
+/// 舆情预警, so a robot secured by that keyword accepts every piece.
 pub(crate) fn continuation(i: usize, n: usize) -> String {
     if i == 0 {
         String::new()
     } else {
-        format!("（续 {}/{}）\n", i + 1, n)
+        format!("【舆情预警·续 {}/{}】\n", i + 1, n)
     }
 }
 
@@ -373,7 +374,7 @@ mod tests {
     #[test]
     fn continuation_marks() {
         assert_eq!(continuation(0, 3), "");
-        assert_eq!(continuation(2, 3), "（续 3/3）\n");
+        assert_eq!(continuation(2, 3), "【舆情预警·续 3/3】\n");
         assert!(continuation(98, 99).len() <= CONTINUATION_RESERVE);
     }
 
