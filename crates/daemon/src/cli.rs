@@ -1,0 +1,608 @@
+//! The command line (clap). `main.rs` of the `yuqing` binary only calls [`main`].
+//!
+//! Exit codes: 0 ok, 1 runtime failure, 2 usage or config error.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+use yuqing_core::{Alert, Grade};
+
+use crate::batch;
+use crate::config::{ConfigError, PipelineConfig};
+use crate::run::{self, RunOptions, StageSet};
+
+/// yuqing (舆情): watch public opinion online, judge it, and warn the duty room in time.
+#[derive(Debug, Parser)]
+#[command(name = "yuqing", version, about, long_about = None)]
+pub struct Cli {
+    /// Log format on standard error.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "text",
+        env = "YUQING_LOG_FORMAT",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    /// Log filter (tracing EnvFilter syntax; RUST_LOG also works).
+    #[arg(long, default_value = "info", env = "YUQING_LOG", global = true)]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: every stage in one process. With no arguments, the bundled demo pipeline.
+    Run(RunArgs),
+    /// Run the collect stage (over Kafka), or in batch mode normalise an item file.
+    Collect(StageArgs),
+    /// Run the analyze stage (over Kafka), or in batch mode judge an item file.
+    Analyze(AnalyzeArgs),
+    /// Run the alert stage (over Kafka), or in batch mode grade an event file.
+    Alert(StageArgs),
+    /// Run the whole pipeline over an item file in event-time order on a simulated clock.
+    Replay(ReplayArgs),
+    /// Follow the alerts as they fire.
+    Tail(TailArgs),
+    /// Check pipeline files; every problem is reported with its key path (exit 2 on any).
+    Validate(ValidateArgs),
+    /// Fit a category model on labelled items (items with `label`).
+    Train(TrainArgs),
+}
+
+/// Flags of the daemon.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Data directory (embedded store, alert file).
+    #[arg(long, default_value = "yuqing-data", env = "YUQING_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// HTTP listen address for /metrics, /healthz, /readyz, /ingest and the API.
+    #[arg(long, default_value = "127.0.0.1:9464", env = "YUQING_LISTEN")]
+    pub listen: SocketAddr,
+    /// Store URL, overriding the pipeline's (`sqlite://PATH` or `postgres://…`).
+    #[arg(long, env = "YUQING_STORE")]
+    pub store: Option<String>,
+    /// How long a graceful shutdown may take before the rest is abandoned (finished on the next
+    /// start).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub graceful_shutdown_limit: Duration,
+    /// Write the bound HTTP address to this file once listening.
+    #[arg(long, hide = true)]
+    pub addr_file: Option<PathBuf>,
+}
+
+/// `yuqing run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline; the bundled demo when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Daemon flags.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+}
+
+/// A single stage: as a daemon over Kafka, or in batch mode with `--input`.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// The pipeline.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Batch mode: read JSON Lines from this file (`-` for standard input) and exit when done.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Batch mode: write JSON Lines here (`-` for standard output).
+    #[arg(long, default_value = "-")]
+    pub output: PathBuf,
+    /// Collect stage only: poll every source once, write what was found to `--output`, exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Daemon flags.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+}
+
+/// `yuqing analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// The stage.
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Batch mode: also write the event snapshots here.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// A category model written by `yuqing train`.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+}
+
+/// `yuqing replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Items (JSON Lines).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output directory for scored.jsonl, events.jsonl and alerts.jsonl.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The pipeline (judgment, events and grading settings); the bundled defaults when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// `yuqing tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// Only this grade (I, II, III, IV) and above.
+    #[arg(long)]
+    pub grade: Option<String>,
+    /// Only alerts of this department (substring).
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Only alerts of this place (substring).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print alerts as JSON Lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Print the alerts already stored before following.
+    #[arg(long)]
+    pub from_start: bool,
+    /// Stop after this many alerts (0: follow for ever).
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
+    /// The pipeline (to find the store or the Kafka bus).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Data directory of an embedded daemon.
+    #[arg(long, default_value = "yuqing-data", env = "YUQING_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Store URL.
+    #[arg(long, env = "YUQING_STORE")]
+    pub store: Option<String>,
+}
+
+/// `yuqing validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Pipeline files or directories of them.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `yuqing train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Labelled items (JSON Lines with `label`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where to write the model.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// A failure that maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn init_logs(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match cli.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Parses the command line and runs; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logs(&cli);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("yuqing: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            let usage = e
+                .chain()
+                .any(|c| c.is::<ConfigError>() || c.is::<UsageError>());
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("yuqing: {e:#}");
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn load(config: Option<&Path>) -> anyhow::Result<PipelineConfig> {
+    Ok(PipelineConfig::load(config)?)
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(a) => {
+            let cfg = load(a.config.as_deref())?;
+            daemon(cfg, &a.daemon, StageSet::ALL).await
+        }
+        Command::Collect(a) => {
+            let cfg = load(a.config.as_deref())?;
+            if let Some(input) = &a.input {
+                let n = crate::collect_batch::normalise(&cfg, input, &a.output)?;
+                info!(
+                    read = n.read,
+                    written = n.written,
+                    rejected = n.rejected,
+                    "Collect batch done."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else if a.once {
+                let n = crate::collect_batch::poll_once(&cfg, &a.output).await?;
+                info!(written = n.written, "Polled every source once.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                daemon(
+                    cfg,
+                    &a.daemon,
+                    StageSet {
+                        collect: true,
+                        analyze: false,
+                        alert: false,
+                    },
+                )
+                .await
+            }
+        }
+        Command::Analyze(a) => {
+            let mut cfg = load(a.stage.config.as_deref())?;
+            if let Some(m) = &a.model {
+                cfg.analyze.model = Some(std::path::absolute(m)?);
+            }
+            if let Some(input) = &a.stage.input {
+                let s = batch::analyze(&cfg, input, &a.stage.output, a.events.as_deref())?;
+                info!(
+                    read = s.read,
+                    written = s.written,
+                    rejected = s.rejected,
+                    "Analyze batch done."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                daemon(
+                    cfg,
+                    &a.stage.daemon,
+                    StageSet {
+                        collect: false,
+                        analyze: true,
+                        alert: false,
+                    },
+                )
+                .await
+            }
+        }
+        Command::Alert(a) => {
+            let cfg = load(a.config.as_deref())?;
+            if let Some(input) = &a.input {
+                let s = batch::alert(&cfg, input, &a.output)?;
+                info!(
+                    read = s.read,
+                    written = s.written,
+                    rejected = s.rejected,
+                    "Alert batch done."
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                daemon(
+                    cfg,
+                    &a.daemon,
+                    StageSet {
+                        collect: false,
+                        analyze: false,
+                        alert: true,
+                    },
+                )
+                .await
+            }
+        }
+        Command::Replay(a) => {
+            let cfg = load(a.config.as_deref())?;
+            let (s, out) = batch::replay(&cfg, &a.input, &a.out)?;
+            info!(
+                read = s.read, rejected = s.rejected, scored = out.scored.len(), alerts = out.alerts.len(),
+                out = %a.out.display(), "Replay done."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tail(a) => tail(a).await,
+        Command::Validate(a) => validate(&a.files),
+        Command::Train(a) => {
+            let items = batch::read_items(&a.input)?;
+            let labelled: Vec<_> = items.into_iter().filter(|i| i.label.is_some()).collect();
+            if labelled.is_empty() {
+                return Err(UsageError(format!(
+                    "{}: no item carries a `label`",
+                    a.input.display()
+                ))
+                .into());
+            }
+            let model = yuqing_analyze::train(&labelled, &yuqing_analyze::TrainOptions::default())?;
+            model.save(&a.out)?;
+            info!(items = labelled.len(), out = %a.out.display(), "Model written.");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn daemon(cfg: PipelineConfig, d: &DaemonArgs, stages: StageSet) -> anyhow::Result<ExitCode> {
+    let opts = RunOptions {
+        data_dir: d.data_dir.clone(),
+        listen: d.listen,
+        store: d.store.clone(),
+        graceful_limit: d.graceful_shutdown_limit,
+        stages,
+        addr_file: d.addr_file.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let running = run::start(cfg, opts, shutdown.clone()).await?;
+    if let Some(demo) = &running.demo {
+        eprintln!(
+            "yuqing: demo world at {demo}/ · metrics at http://{}/metrics · Ctrl-C stops",
+            running.addr
+        );
+    }
+    let signals = tokio::spawn(async move {
+        wait_for_signal().await;
+        shutdown.cancel();
+        wait_for_signal().await;
+        error!("Second signal: exiting immediately.");
+        std::process::exit(1);
+    });
+    let r = running.done.await.context("daemon task")?;
+    signals.abort();
+    r?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut paths = Vec::new();
+    for f in files {
+        if f.is_dir() {
+            let mut entries: Vec<_> = std::fs::read_dir(f)
+                .with_context(|| format!("reading {}", f.display()))?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            entries.sort();
+            paths.extend(entries);
+        } else {
+            paths.push(f.clone());
+        }
+    }
+    let mut bad = 0;
+    let mut out = std::io::stdout().lock();
+    for p in &paths {
+        match PipelineConfig::load(Some(p)) {
+            Ok(_) => writeln!(out, "ok: {}", p.display())?,
+            Err(e) => {
+                bad += 1;
+                writeln!(out, "error: {e}")?;
+            }
+        }
+    }
+    Ok(if bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// ANSI colour of a grade: I red, II orange, III yellow, IV blue.
+fn colour(g: Grade) -> &'static str {
+    match g {
+        Grade::I => "\x1b[1;97;41m",
+        Grade::II => "\x1b[1;30;48;5;208m",
+        Grade::III => "\x1b[1;30;43m",
+        Grade::IV => "\x1b[1;97;44m",
+    }
+}
+
+/// One alert as a duty officer reads it on a terminal.
+pub fn format_alert(a: &Alert, colours: bool) -> String {
+    let at =
+        a.at.with_timezone(&yuqing_core::clock::cst())
+            .format("%m-%d %H:%M");
+    let tag = format!(
+        " {} {} {} ",
+        a.grade.as_str(),
+        a.grade.colour(),
+        a.kind.label()
+    );
+    let tag = if colours {
+        format!("{}{tag}\x1b[0m", colour(a.grade))
+    } else {
+        format!("[{}]", tag.trim())
+    };
+    let mut line = format!("{at} {tag} {} ·{}", a.title, a.stage.label());
+    if let Some(d) = &a.department {
+        line.push_str(&format!(" · 责任单位 {d}"));
+    }
+    if let Some(r) = &a.region {
+        line.push_str(&format!(" · 属地 {r}"));
+    }
+    if let Some(d) = a.deadlines.first() {
+        let due = d
+            .due
+            .with_timezone(&yuqing_core::clock::cst())
+            .format("%m-%d %H:%M");
+        line.push_str(&format!(" · {}截止 {due}", d.label));
+    }
+    line
+}
+
+struct TailFilter {
+    grade: Option<Grade>,
+    department: Option<String>,
+    region: Option<String>,
+}
+
+impl TailFilter {
+    fn keep(&self, a: &Alert) -> bool {
+        self.grade.is_none_or(|g| a.grade >= g)
+            && self
+                .department
+                .as_deref()
+                .is_none_or(|d| a.department.as_deref().is_some_and(|x| x.contains(d)))
+            && self
+                .region
+                .as_deref()
+                .is_none_or(|r| a.region.as_deref().is_some_and(|x| x.contains(r)))
+    }
+}
+
+async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
+    let grade = match &a.grade {
+        Some(g) => Some(
+            Grade::parse(g)
+                .ok_or_else(|| UsageError(format!("--grade {g}: use I, II, III or IV")))?,
+        ),
+        None => None,
+    };
+    let filter = TailFilter {
+        grade,
+        department: a.department.clone(),
+        region: a.region.clone(),
+    };
+    let cfg = match &a.config {
+        Some(c) => Some(load(Some(c))?),
+        None => None,
+    };
+    let colours = !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut printed = 0usize;
+    let mut emit = |alert: &Alert| -> anyhow::Result<bool> {
+        if !filter.keep(alert) {
+            return Ok(false);
+        }
+        let mut out = std::io::stdout().lock();
+        if a.json {
+            out.write_all(&alert.to_json())?;
+            out.write_all(b"\n")?;
+        } else {
+            writeln!(out, "{}", format_alert(alert, colours))?;
+        }
+        out.flush()?;
+        printed += 1;
+        Ok(a.limit > 0 && printed >= a.limit)
+    };
+    if let Some(cfg) = cfg
+        .as_ref()
+        .filter(|c| c.bus.kind == yuqing_bus::BusKind::Kafka)
+    {
+        let mut bus_cfg = cfg.bus.clone();
+        bus_cfg.kafka.create_topics = false;
+        bus_cfg.kafka.options.insert(
+            "auto.offset.reset".into(),
+            if a.from_start { "earliest" } else { "latest" }.into(),
+        );
+        let bus = yuqing_bus::Bus::connect(&bus_cfg).await?;
+        let group = format!("tail-{}", std::process::id());
+        let mut c = bus.consumer(yuqing_bus::Topic::Alerts, &group).await?;
+        while let Some(m) = c.recv().await {
+            let m = m?;
+            match Alert::from_json(m.payload()) {
+                Ok(alert) => {
+                    if emit(&alert)? {
+                        break;
+                    }
+                }
+                Err(e) => warn!(error = %e, "Skipped a bad alert record."),
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let url = a
+        .store
+        .clone()
+        .or(cfg.as_ref().and_then(|c| c.store.url.clone()))
+        .unwrap_or_else(|| format!("sqlite://{}", a.data_dir.join("yuqing.db").display()));
+    let store = yuqing_store::Store::open(&url)
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    let mut seq = if a.from_start {
+        0
+    } else {
+        store.last_alert_seq().await?
+    };
+    loop {
+        let batch = store.alerts_after(seq, 500).await?;
+        for s in &batch {
+            seq = s.seq;
+            if emit(&s.alert)? {
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if batch.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}

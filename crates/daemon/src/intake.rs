@@ -1,0 +1,174 @@
+//! Where collected and pushed items enter the pipeline.
+//!
+//! - Embedded: an item is *accepted* when it is committed to the store (the durable inbox); only
+//!   then is it handed to the analyze stage over the bounded in-process channel, in the order of
+//!   its sequence number (a lock keeps append and hand-over in one order, so a restart's recovery
+//!   replays exactly the live order). A full channel blocks the collectors: backpressure.
+//! - Kafka: an item is accepted when the brokers acknowledged it on `yuqing.items`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+use yuqing_bus::{Producer, Topic};
+use yuqing_collect::{ItemSink, SinkError, StateError, StateStore};
+use yuqing_core::{telemetry, Item};
+use yuqing_store::Store;
+
+use crate::core::Privacy;
+
+/// What happened to a batch handed to the intake.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Accepted {
+    /// New observations accepted.
+    pub new: usize,
+    /// Observations already accepted before (same source, id and observed_at).
+    pub duplicates: usize,
+}
+
+/// The pipeline's entrance.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Option<Store>,
+    producer: Producer,
+    privacy: Privacy,
+    order: Mutex<()>,
+}
+
+impl Intake {
+    /// Embedded: store first, then the in-process channel.
+    pub fn embedded(store: Store, producer: Producer, privacy: Privacy) -> Intake {
+        Intake {
+            inner: Arc::new(Inner {
+                store: Some(store),
+                producer,
+                privacy,
+                order: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Kafka: the items topic is the durable log.
+    pub fn kafka(producer: Producer, privacy: Privacy) -> Intake {
+        Intake {
+            inner: Arc::new(Inner {
+                store: None,
+                producer,
+                privacy,
+                order: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Accepts items; returns once they are durable.
+    pub async fn accept(&self, mut items: Vec<Item>) -> Result<Accepted, String> {
+        for i in &mut items {
+            self.inner.privacy.apply(i);
+        }
+        let n = items.len();
+        telemetry::RECEIVED
+            .with_label_values(&["intake"])
+            .inc_by(n as u64);
+        match &self.inner.store {
+            Some(store) => {
+                let _order = self.inner.order.lock().await;
+                let seqs = store
+                    .append_items(&items)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut accepted = Accepted::default();
+                for (item, seq) in items.into_iter().zip(seqs) {
+                    match seq {
+                        Some(_) => {
+                            accepted.new += 1;
+                            let key = item.partition_key().to_string();
+                            self.inner
+                                .producer
+                                .send(Topic::Items, &key, item.to_json())
+                                .await
+                                .map_err(|e| e.to_string())?;
+                        }
+                        None => accepted.duplicates += 1,
+                    }
+                }
+                record(accepted);
+                Ok(accepted)
+            }
+            None => {
+                let records = items
+                    .into_iter()
+                    .map(|i| (Topic::Items, i.partition_key().to_string(), i.to_json()))
+                    .collect();
+                self.inner
+                    .producer
+                    .send_all(records)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let accepted = Accepted {
+                    new: n,
+                    duplicates: 0,
+                };
+                record(accepted);
+                Ok(accepted)
+            }
+        }
+    }
+}
+
+fn record(a: Accepted) {
+    telemetry::SENT
+        .with_label_values(&["intake"])
+        .inc_by(a.new as u64);
+    if a.duplicates > 0 {
+        telemetry::DISCARDED
+            .with_label_values(&["intake", "duplicate"])
+            .inc_by(a.duplicates as u64);
+    }
+}
+
+#[async_trait]
+impl ItemSink for Intake {
+    async fn emit(&self, items: Vec<Item>) -> Result<(), SinkError> {
+        self.accept(items).await.map(|_| ()).map_err(SinkError)
+    }
+}
+
+/// The collectors' cursors and seen-sets, kept in the store.
+#[derive(Debug, Clone)]
+pub struct StoreState(pub Store);
+
+#[async_trait]
+impl StateStore for StoreState {
+    async fn get_state(&self, source: &str) -> Result<Option<serde_json::Value>, StateError> {
+        self.0
+            .source_state(source)
+            .await
+            .map_err(|e| StateError(e.to_string()))
+    }
+
+    async fn put_state(&self, source: &str, state: &serde_json::Value) -> Result<(), StateError> {
+        self.0
+            .put_source_state(source, state)
+            .await
+            .map_err(|e| StateError(e.to_string()))
+    }
+
+    async fn seen(&self, source: &str, keys: &[String]) -> Result<Vec<bool>, StateError> {
+        self.0
+            .seen(source, keys)
+            .await
+            .map_err(|e| StateError(e.to_string()))
+    }
+
+    async fn mark_seen(&self, source: &str, keys: &[String]) -> Result<(), StateError> {
+        self.0
+            .mark_seen(source, keys)
+            .await
+            .map_err(|e| StateError(e.to_string()))
+    }
+}

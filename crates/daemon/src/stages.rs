@@ -1,0 +1,522 @@
+//! The stage loops over the bus.
+//!
+//! Each loop takes a batch (up to `BATCH` records or a few milliseconds' worth), does its work,
+//! writes its outputs and waits for them to be acknowledged, and only then acks its inputs — so a
+//! crash re-delivers unfinished input (at-least-once) and the deterministic ids downstream make the
+//! repetition harmless. Bad records are counted, logged and dead-lettered, never fatal.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use yuqing_bus::{Consumer, Message, Producer, Topic};
+use yuqing_cases::Cases;
+use yuqing_core::{telemetry, Alert, Event, Item, SharedClock};
+use yuqing_sinks::{DeadLetter, Dispatcher, Outcome, SinkError};
+use yuqing_store::{DeliveryStatus, Store};
+
+use crate::core::{AlertCore, AnalyzeCore};
+
+/// Records per batch.
+pub const BATCH: usize = 512;
+
+/// Collects a batch: waits for the first record (or cancellation), then takes what arrives within
+/// a few milliseconds, up to `BATCH`. Returns an empty batch when the input ended or the stage was
+/// cancelled and the input is drained.
+async fn next_batch(
+    consumer: &mut Consumer,
+    token: &CancellationToken,
+    stage: &str,
+) -> Option<Vec<Message>> {
+    let first = if token.is_cancelled() {
+        // Draining: take what is already queued, do not wait for more.
+        match consumer.recv_timeout(Duration::from_millis(20)).await {
+            Ok(Some(m)) => m,
+            _ => return None,
+        }
+    } else {
+        tokio::select! {
+            biased;
+            m = consumer.recv() => match m {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    telemetry::ERRORS.with_label_values(&[stage, e.kind()]).inc();
+                    warn!(stage, error = %e, "Receiving failed; retrying.");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    return Some(Vec::new());
+                }
+                None => return None,
+            },
+            _ = token.cancelled() => return Some(Vec::new()),
+        }
+    };
+    let mut batch = vec![first];
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(5);
+    while batch.len() < BATCH {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Some(Ok(m))) => batch.push(m),
+            _ => break,
+        }
+    }
+    if let Some(b) = consumer.backlog() {
+        telemetry::BUFFER.with_label_values(&[stage]).set(b);
+    }
+    Some(batch)
+}
+
+async fn dead_letter(
+    store: &Store,
+    producer: &Producer,
+    kafka: bool,
+    stage: &str,
+    reason: &str,
+    payload: &[u8],
+) {
+    telemetry::DISCARDED
+        .with_label_values(&[stage, reason])
+        .inc();
+    if let Err(e) = store.dead_letter(stage, reason, payload).await {
+        error!(stage, error = %e, "Dead letter write failed.");
+    }
+    if kafka {
+        let mut rec = serde_json::json!({"stage": stage, "reason": reason});
+        rec["payload"] = serde_json::Value::String(String::from_utf8_lossy(payload).into_owned());
+        if let Err(e) = producer
+            .send(Topic::DeadLetter, stage, rec.to_string().into_bytes())
+            .await
+        {
+            error!(stage, error = %e, "Dead letter publish failed.");
+        }
+    }
+}
+
+/// The analyze stage: items → judged items (store, `scored`) and event snapshots (store, `events`).
+pub struct AnalyzeStage {
+    /// Input.
+    pub consumer: Consumer,
+    /// Output.
+    pub producer: Producer,
+    /// State.
+    pub store: Store,
+    /// The core.
+    pub core: AnalyzeCore,
+    /// Publish `scored` (nobody reads it in-process, so only over Kafka).
+    pub kafka: bool,
+    /// Stops the stage (it drains first).
+    pub token: CancellationToken,
+    /// Event time of the newest item processed, for expiring quiet events.
+    pub clock: SharedClock,
+}
+
+impl std::fmt::Debug for AnalyzeStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalyzeStage").finish_non_exhaustive()
+    }
+}
+
+impl AnalyzeStage {
+    /// Runs until the input ends or the stage is cancelled and drained.
+    pub async fn run(mut self) {
+        const STAGE: &str = "analyze";
+        telemetry::init_stage(STAGE);
+        let mut last_expire = Instant::now();
+        while let Some(batch) = next_batch(&mut self.consumer, &self.token, STAGE).await {
+            if batch.is_empty() {
+                continue;
+            }
+            let started = Instant::now();
+            let n = batch.len();
+            telemetry::RECEIVED
+                .with_label_values(&[STAGE])
+                .inc_by(n as u64);
+            let mut items: Vec<Item> = Vec::with_capacity(n);
+            for m in &batch {
+                match Item::from_json(m.payload()) {
+                    Ok(i) => items.push(i),
+                    Err(e) => {
+                        warn!(error = %e, "Dead-lettered a bad item.");
+                        dead_letter(
+                            &self.store,
+                            &self.producer,
+                            self.kafka,
+                            STAGE,
+                            e.kind(),
+                            m.payload(),
+                        )
+                        .await;
+                    }
+                }
+            }
+            let analyzer = self.core.analyzer();
+            let mut judged =
+                match tokio::task::spawn_blocking(move || AnalyzeCore::judge_all(&analyzer, items))
+                    .await
+                {
+                    Ok(j) => j,
+                    Err(e) => {
+                        error!(error = %e, "Judging panicked; the batch will be redelivered.");
+                        continue;
+                    }
+                };
+            let events = self.core.track(&mut judged);
+            let mut latest: HashMap<&str, &Event> = HashMap::new();
+            for e in &events {
+                latest.insert(e.event_id.as_str(), e);
+            }
+            let snapshots: Vec<Event> = events
+                .iter()
+                .filter(|e| {
+                    latest
+                        .get(e.event_id.as_str())
+                        .is_some_and(|l| std::ptr::eq(*l, *e))
+                })
+                .cloned()
+                .collect();
+            if let Err(e) = self.persist(&judged, &snapshots).await {
+                telemetry::ERRORS
+                    .with_label_values(&[STAGE, e.kind()])
+                    .inc();
+                error!(error = %e, "Storing judgments failed; stopping so the input is redelivered.");
+                return;
+            }
+            let mut records = Vec::with_capacity(judged.len() + snapshots.len());
+            if self.kafka {
+                for j in &judged {
+                    let key = j
+                        .analysis
+                        .event_id
+                        .clone()
+                        .unwrap_or_else(|| j.item.id.clone());
+                    records.push((Topic::Scored, key, j.to_json()));
+                }
+            }
+            for e in &snapshots {
+                records.push((Topic::Events, e.event_id.clone(), e.to_json()));
+            }
+            if let Err(e) = self.producer.send_all(records).await {
+                telemetry::ERRORS
+                    .with_label_values(&[STAGE, e.kind()])
+                    .inc();
+                error!(error = %e, "Publishing failed; stopping so the input is redelivered.");
+                return;
+            }
+            for m in &batch {
+                if let Err(e) = self.consumer.ack(m) {
+                    warn!(error = %e, "Ack failed.");
+                }
+            }
+            telemetry::SENT
+                .with_label_values(&[STAGE])
+                .inc_by(judged.len() as u64);
+            telemetry::LATENCY
+                .with_label_values(&[STAGE])
+                .observe(started.elapsed().as_secs_f64() / n as f64);
+            if last_expire.elapsed() > Duration::from_secs(10) {
+                last_expire = Instant::now();
+                let gone = self.core.expire(self.clock.now_cst());
+                if !gone.is_empty() {
+                    debug!(
+                        closed = gone.len(),
+                        open = self.core.open_events(),
+                        "Closed quiet events."
+                    );
+                    let recs = gone
+                        .iter()
+                        .map(|e| (Topic::Events, e.event_id.clone(), e.to_json()))
+                        .collect();
+                    let _ = self.store.put_events(&gone).await;
+                    let _ = self.producer.send_all(recs).await;
+                }
+            }
+        }
+        let _ = self.consumer.commit();
+        info!("Analyze stage stopped.");
+    }
+
+    async fn persist(
+        &self,
+        judged: &[yuqing_core::JudgedItem],
+        events: &[Event],
+    ) -> Result<(), yuqing_store::StoreError> {
+        self.store.put_judged(judged).await?;
+        self.store.put_events(events).await
+    }
+}
+
+/// Which sinks an alert goes to: the ids of the configured sinks that accept it.
+pub type Routes = Arc<dyn Fn(&Alert) -> Vec<String> + Send + Sync>;
+
+/// Shared wake-up for delivery workers.
+pub type Wake = Arc<Notify>;
+
+/// The alert stage: event snapshots → graded, routed alerts (store + outbox, `alerts`, cases).
+pub struct AlertStage {
+    /// Input.
+    pub consumer: Consumer,
+    /// Output.
+    pub producer: Producer,
+    /// State.
+    pub store: Store,
+    /// The core.
+    pub core: AlertCore,
+    /// The case workflow.
+    pub cases: Cases,
+    /// Sink ids and which alerts they accept.
+    pub routes: Routes,
+    /// Publish `alerts` (over Kafka; in-process the store's alert log is the topic).
+    pub kafka: bool,
+    /// The clock for reminders when no event arrives.
+    pub clock: SharedClock,
+    /// How often to evaluate deadlines on the clock (real time).
+    pub tick: Duration,
+    /// Wakes the delivery workers.
+    pub wake: Wake,
+    /// Stops the stage.
+    pub token: CancellationToken,
+}
+
+impl std::fmt::Debug for AlertStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlertStage").finish_non_exhaustive()
+    }
+}
+
+/// Stores, publishes and opens cases for alerts; returns how many were new. Shared by the alert
+/// stage and restart recovery.
+pub async fn record_alerts(
+    store: &Store,
+    cases: &Cases,
+    producer: &Producer,
+    kafka: bool,
+    routes: &(dyn Fn(&Alert) -> Vec<String> + Send + Sync),
+    alerts: Vec<Alert>,
+) -> Result<usize, String> {
+    let mut new = 0;
+    let mut records = Vec::new();
+    for a in alerts {
+        let sinks = routes(&a);
+        let fresh = store
+            .insert_alert(&a, &sinks)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !fresh {
+            telemetry::DISCARDED
+                .with_label_values(&["alert", "duplicate"])
+                .inc();
+            continue;
+        }
+        new += 1;
+        let _ = store.set_event_grade(&a.event_id, a.grade.as_str()).await;
+        if let Err(e) = cases.on_alert(&a).await {
+            warn!(alert = %a.alert_id, error = %e, "Case update failed.");
+        }
+        info!(
+            alert = %a.alert_id, grade = %a.grade, kind = a.kind.as_str(), title = %a.title,
+            "Alert fired."
+        );
+        if kafka {
+            records.push((Topic::Alerts, a.event_id.clone(), a.to_json()));
+        }
+    }
+    if !records.is_empty() {
+        producer
+            .send_all(records)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    telemetry::SENT
+        .with_label_values(&["alert"])
+        .inc_by(new as u64);
+    Ok(new)
+}
+
+impl AlertStage {
+    /// Runs until the input ends or the stage is cancelled and drained.
+    pub async fn run(mut self) {
+        const STAGE: &str = "alert";
+        telemetry::init_stage(STAGE);
+        let mut ticker = tokio::time::interval(self.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let batch = tokio::select! {
+                biased;
+                b = next_batch(&mut self.consumer, &self.token, STAGE) => b,
+                _ = ticker.tick(), if !self.token.is_cancelled() => {
+                    let alerts = self.core.tick(self.clock.now_cst());
+                    self.handle(alerts).await;
+                    continue;
+                }
+            };
+            let Some(batch) = batch else { break };
+            if batch.is_empty() {
+                continue;
+            }
+            let started = Instant::now();
+            telemetry::RECEIVED
+                .with_label_values(&[STAGE])
+                .inc_by(batch.len() as u64);
+            let mut alerts = Vec::new();
+            for m in &batch {
+                match Event::from_json(m.payload()) {
+                    Ok(e) => alerts.extend(self.core.on_event(&e)),
+                    Err(e) => {
+                        warn!(error = %e, "Dead-lettered a bad event.");
+                        dead_letter(
+                            &self.store,
+                            &self.producer,
+                            self.kafka,
+                            STAGE,
+                            e.kind(),
+                            m.payload(),
+                        )
+                        .await;
+                    }
+                }
+            }
+            if !self.handle(alerts).await {
+                return;
+            }
+            for m in &batch {
+                if let Err(e) = self.consumer.ack(m) {
+                    warn!(error = %e, "Ack failed.");
+                }
+            }
+            telemetry::LATENCY
+                .with_label_values(&[STAGE])
+                .observe(started.elapsed().as_secs_f64() / batch.len() as f64);
+        }
+        let _ = self.consumer.commit();
+        info!("Alert stage stopped.");
+    }
+
+    async fn handle(&mut self, alerts: Vec<Alert>) -> bool {
+        if alerts.is_empty() {
+            return true;
+        }
+        match record_alerts(
+            &self.store,
+            &self.cases,
+            &self.producer,
+            self.kafka,
+            self.routes.as_ref(),
+            alerts,
+        )
+        .await
+        {
+            Ok(new) => {
+                if new > 0 {
+                    self.wake.notify_waiters();
+                }
+                true
+            }
+            Err(e) => {
+                telemetry::ERRORS
+                    .with_label_values(&["alert", "store"])
+                    .inc();
+                error!(error = %e, "Recording alerts failed; stopping so the input is redelivered.");
+                false
+            }
+        }
+    }
+}
+
+/// A dead letter that keeps what the sinks gave up on in the store.
+#[derive(Debug, Clone)]
+pub struct StoreDeadLetter(pub Store);
+
+impl DeadLetter for StoreDeadLetter {
+    fn record(&self, sink_id: &str, alerts: &[Arc<Alert>], error: &SinkError) {
+        let store = self.0.clone();
+        let stage = format!("deliver:{sink_id}");
+        let reason = error.kind().to_string();
+        let payloads: Vec<Vec<u8>> = alerts.iter().map(|a| a.to_json()).collect();
+        tokio::spawn(async move {
+            for p in payloads {
+                if let Err(e) = store.dead_letter(&stage, &reason, &p).await {
+                    error!(error = %e, "Dead letter write failed.");
+                }
+            }
+        });
+    }
+}
+
+/// Delivers the outbox of one sink: pending alerts go to the dispatcher (which rate-limits and
+/// merges floods into digests); each outcome is recorded, so nothing is sent twice and nothing
+/// is forgotten across restarts.
+pub async fn deliver_outbox(
+    store: Store,
+    dispatcher: Arc<Dispatcher>,
+    sink: String,
+    wake: Wake,
+    token: CancellationToken,
+) {
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut waiters = tokio::task::JoinSet::new();
+    loop {
+        let notified = wake.notified();
+        let pending = match store.pending_deliveries(&sink, 1000).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(sink = %sink, error = %e, "Reading the outbox failed.");
+                Vec::new()
+            }
+        };
+        let fresh: Vec<Alert> = {
+            let mut f = in_flight.lock();
+            pending
+                .into_iter()
+                .filter(|a| f.insert(a.alert_id.clone()))
+                .collect()
+        };
+        if !fresh.is_empty() {
+            match dispatcher.submit_to(&sink, fresh).await {
+                Ok(sub) => {
+                    let store = store.clone();
+                    let in_flight = in_flight.clone();
+                    waiters.spawn(async move {
+                        let report = sub.wait().await;
+                        for d in report.deliveries {
+                            let status = match &d.outcome {
+                                Outcome::Delivered { .. } => Some(DeliveryStatus::Delivered),
+                                Outcome::Failed {
+                                    dead_lettered: true,
+                                    ..
+                                } => Some(DeliveryStatus::Dead),
+                                Outcome::Failed { .. } => None,
+                            };
+                            let err = match &d.outcome {
+                                Outcome::Failed { error, .. } => Some(error.clone()),
+                                _ => None,
+                            };
+                            if let Some(s) = status {
+                                if let Err(e) = store
+                                    .mark_delivery(&d.alert_id, &d.sink_id, s, err.as_deref())
+                                    .await
+                                {
+                                    error!(error = %e, "Recording a delivery failed.");
+                                }
+                            }
+                            in_flight.lock().remove(&d.alert_id);
+                        }
+                    });
+                }
+                Err(e) => {
+                    error!(sink = %sink, error = %e, "Unknown sink.");
+                    return;
+                }
+            }
+        }
+        while waiters.try_join_next().is_some() {}
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = token.cancelled() => break,
+        }
+    }
+    // Let what is in flight finish (the dispatcher's own grace period bounds it).
+    while waiters.join_next().await.is_some() {}
+}
