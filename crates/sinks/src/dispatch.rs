@@ -774,3 +774,57 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatcher_and_results_can_be_shared_between_tasks() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Dispatcher>();
+        shareable::<Submission>();
+        shareable::<DeliveryReport>();
+        fn sendable<T: Send + 'static>() {}
+        sendable::<DispatcherBuilder>();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_grows_with_jitter_and_rate_limits_wait_longer() {
+        let (_tx, rx) = mpsc::channel(1);
+        let (_c, cancel) = watch::channel(false);
+        let config: SinkConfig = serde_json::from_value(serde_json::json!({
+            "kind": "dingtalk", "id": "dd", "access_token": "t",
+            "retry": {"attempts": 5, "initial_backoff": "1s", "max_backoff": "4s"}
+        }))
+        .unwrap();
+        let cx = BuildContext::new(Arc::new(yuqing_core::SystemClock)).unwrap();
+        let w = Worker {
+            id: "dd".into(),
+            shape: Shape::Chat { digest: true },
+            channel: Channel::build(&config, &cx).unwrap(),
+            limiter: RateLimiter::new(&config.rate_windows()),
+            retry: config.retry(),
+            rate_limited_backoff: config.rate_limited_backoff(),
+            clock: cx.clock.clone(),
+            dead_letter: Arc::new(LogDeadLetter),
+            rx,
+            pending: Vec::new(),
+            max_pending: 10,
+            cancel,
+        };
+        for _ in 0..50 {
+            let secs = |a| w.backoff(a, RetryHint::Backoff).as_secs_f64();
+            assert!((0.5..1.0).contains(&secs(1)));
+            assert!((1.0..2.0).contains(&secs(2)));
+            assert!((2.0..4.0).contains(&secs(3)));
+            assert!((2.0..4.0).contains(&secs(9)), "capped at max_backoff");
+            let limited = w.backoff(1, RetryHint::RateLimited(None)).as_secs_f64();
+            assert!((600.0..660.0).contains(&limited), "钉钉: 10 minutes");
+            let after = w
+                .backoff(1, RetryHint::RateLimited(Some(Duration::from_secs(900))))
+                .as_secs_f64();
+            assert!((900.0..990.0).contains(&after), "Retry-After wins when longer");
+        }
+    }
+}
