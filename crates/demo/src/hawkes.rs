@@ -725,6 +725,23 @@ mod tests {
         assert!(parse_casflow("only\tthree\tfields", 1.0).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn cascade_parser_never_panics(s in "[0-9a-z\t:/ .\n-]{0,120}") {
+            let _ = parse_casflow(&s, 86_400.0);
+        }
+
+        #[test]
+        fn parsed_cascades_are_well_formed(times in proptest::collection::vec(0u32..90_000, 1..20)) {
+            let paths: Vec<String> = times.iter().enumerate().map(|(i, t)| format!("1/{}:{t}", i + 2)).collect();
+            let line = format!("1\t1\t0\t{}\t1:0 {}", times.len() + 1, paths.join(" "));
+            let c = &parse_casflow(&line, 86_400.0).unwrap()[0];
+            proptest::prop_assert_eq!(c.times.len(), times.len() + 1);
+            proptest::prop_assert!(c.times.windows(2).all(|w| w[0] <= w[1]));
+            proptest::prop_assert!(c.parents.iter().skip(1).enumerate().all(|(i, p)| p.is_some_and(|p| p <= i)));
+        }
+    }
+
     #[test]
     fn fit_recovers_simulated_parameters() {
         let truth = HawkesParams {

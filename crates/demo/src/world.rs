@@ -347,9 +347,14 @@ impl World {
                     local: None,
                     lexicon: lex,
                 };
-                let name = text::render("{nick}", &f, &mut rng);
+                let mut name = text::render("{nick}", &f, &mut rng);
+                let uid = 5_000_000_000 + (i as u64) * 7_919 + rng.gen_range(0..7_000);
+                if name.starts_with("用户") {
+                    // Weibo's default names are 用户 + the uid.
+                    name = format!("用户{uid}");
+                }
                 User {
-                    uid: 5_000_000_000 + (i as u64) * 7_919 + rng.gen_range(0..7_000),
+                    uid,
                     name,
                     followers: lognormal(150.0, 1.6, &mut rng) as u64,
                 }
@@ -1218,6 +1223,18 @@ mod tests {
             assert_eq!(bid_to_mid(&bid), Some(mid), "{bid}");
         }
         assert_eq!(bid_to_mid("not-a-bid"), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bid_parsing_never_panics(s in ".{0,20}") {
+            let _ = bid_to_mid(&s);
+        }
+
+        #[test]
+        fn bids_round_trip_for_any_mid(mid in 1u64..9_999_999_999_999_999) {
+            proptest::prop_assert_eq!(bid_to_mid(&mid_to_bid(mid)), Some(mid));
+        }
     }
 
     #[test]

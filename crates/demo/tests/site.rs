@@ -799,3 +799,59 @@ async fn forum_threads_page_through_their_replies() {
         .count();
     assert_eq!(posts, 1 + replies);
 }
+
+#[tokio::test]
+async fn bad_requests_get_clear_answers_never_server_errors() {
+    let site = Site::start(quiet()).await;
+    site.at(hours(3.0));
+    for path in [
+        "/portal/nosuch/",
+        "/portal/xwdt/index_x.html",
+        "/portal/xwdt/index_0.html",
+        "/portal/xwdt/202611/t20261122_999999999.html",
+        "/portal/xwdt/209901/garbage.html",
+        "/portal/internal/secret.html",
+        "/forum/forum-9-1.html",
+        "/forum/thread-abc-1-1.html",
+        "/forum/thread-100000-0-1.html",
+        "/news/?page=0",
+        "/news/?page=abc",
+        "/news/20261122/x.html",
+        "/news/api/comments",
+        "/news/api/comments?article=abc",
+        "/news/api/comments?article=3000000&limit=0",
+        "/news/api/comments?article=3000000&limit=99999",
+        "/news/api/articles?page=-1",
+        "/board/?page=999999",
+        "/board/detail/1.html",
+        "/api/container/getIndex",
+        "/api/container/getIndex?containerid=107603abc",
+        "/api/container/getIndex?containerid=1076031&page=0",
+        "/api/container/getIndex?containerid=100103type%3D61",
+        "/api/container/getIndex?containerid=100505x",
+        "/api/container/getIndex?type=uid&value=x",
+        "/api/container/getIndex?containerid=999",
+        "/statuses/show",
+        "/statuses/show?id=%F0%9F%92%A9",
+        "/detail/zzzzzzzzzzzzzzzzzzzzzzzz",
+        "/comments/hotflow?id=1&max_id=abc",
+        "/api/comments/show?id=1&page=-3",
+        "/api/statuses/repostTimeline?id=1&page=x",
+        "/no/such/path",
+    ] {
+        let r = site.get(path).await;
+        let status = r.status();
+        assert!(status.as_u16() < 500, "{path}: {status}");
+        let body = r.bytes().await.unwrap();
+        if status.is_success() {
+            // Weibo-style endpoints answer a JSON envelope that says what is wrong.
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            assert!(v["ok"] == 0 || v["code"] != Value::Null, "{path}: {v}");
+        }
+    }
+    // The request counter is exported for Prometheus.
+    let text = yuqing_core::telemetry::render();
+    assert!(
+        text.contains("yuqing_demo_requests_total{endpoint=\"portal_list\",outcome=\"not_found\"}")
+    );
+}
