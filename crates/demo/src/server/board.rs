@@ -34,11 +34,30 @@ fn reply_unit(w: &World, d: &Doc) -> String {
         .unwrap_or_else(|| format!("{}网络问政办公室", w.script.world.site.home.county))
 }
 
-/// The category shown in the list (the incident's, else a generic one).
+/// Words that place a background message in a first-level category of the message taxonomy.
+const FIELDS: [(&str, &str); 9] = [
+    ("社保", "劳动和社会保障"),
+    ("医保", "卫生计生"),
+    ("入学", "教育文体"),
+    ("公交", "交通运输"),
+    ("路灯", "城乡建设"),
+    ("噪音", "环境保护"),
+    ("占道", "城乡建设"),
+    ("小区", "城乡建设"),
+    ("户口", "政法"),
+];
+
+/// The category shown in the list: the incident's, else one read off the message.
 fn field(w: &World, d: &Doc) -> String {
-    d.incident
-        .map(|i| w.script.incidents[i as usize].category.clone())
-        .unwrap_or_else(|| "其他".to_string())
+    if let Some(i) = d.incident {
+        return w.script.incidents[i as usize].category.clone();
+    }
+    let text = format!("{}{}", d.title.as_deref().unwrap_or(""), d.text);
+    FIELDS
+        .iter()
+        .find(|(k, _)| text.contains(k))
+        .map_or("其他", |(_, f)| f)
+        .to_string()
 }
 
 /// A poster's name as boards show it: the first character and stars.

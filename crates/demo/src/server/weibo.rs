@@ -72,6 +72,20 @@ pub fn count_value(n: u64, strings: bool) -> Value {
     json!(n)
 }
 
+/// A follower count as profiles show it: an int below 10 000, else "8.6万" / "2180万".
+pub fn followers_value(n: u64) -> Value {
+    if n < 10_000 {
+        return json!(n);
+    }
+    let wan = n as f64 / 10_000.0;
+    let s = if wan >= 100.0 {
+        format!("{wan:.0}")
+    } else {
+        format!("{wan:.1}")
+    };
+    json!(format!("{}万", s.trim_end_matches(".0")))
+}
+
 /// Plain text → Weibo HTML: topics, mentions and emoji become their markup.
 pub fn text_html(plain: &str, base: &str) -> String {
     let escaped = crate::text::escape(plain);
@@ -154,7 +168,7 @@ fn user_json(w: &World, author: Author, base: &str) -> Value {
                 "verified": a.verified_type >= 0,
                 "verified_type": a.verified_type,
                 "verified_reason": a.description,
-                "followers_count": count_value(a.followers, true),
+                "followers_count": followers_value(a.followers),
                 "follow_count": 300,
                 "description": a.description,
                 "gender": "m",
@@ -864,6 +878,9 @@ mod tests {
         assert_eq!(count_value(20_000, true), json!("2万"));
         assert_eq!(count_value(12_345, false), json!(12_345));
         assert_eq!(count_value(3_000_000, false), json!("100万+"));
+        assert_eq!(followers_value(21_800_000), json!("2180万"));
+        assert_eq!(followers_value(86_200), json!("8.6万"));
+        assert_eq!(followers_value(9_999), json!(9_999));
     }
 
     #[test]
