@@ -58,8 +58,8 @@ pub use script::{Scale, Script};
 pub use server::REQUESTS;
 pub use world::World;
 
-/// Source ids of the items [`DemoWorld::items_at`] returns (use the same ids in a pipeline's
-/// `[[sources]]` so that collected and served items compare).
+/// Source ids of the items [`DemoWorld::items_at`] returns. A pipeline may name its sources
+/// differently: compare collected and served items by `platform` and `id` (the site's own ids).
 pub mod sources {
     /// Portal articles.
     pub const PORTAL: &str = "demo-portal";
