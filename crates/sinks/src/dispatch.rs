@@ -824,7 +824,10 @@ mod tests {
             let after = w
                 .backoff(1, RetryHint::RateLimited(Some(Duration::from_secs(900))))
                 .as_secs_f64();
-            assert!((900.0..990.0).contains(&after), "Retry-After wins when longer");
+            assert!(
+                (900.0..990.0).contains(&after),
+                "Retry-After wins when longer"
+            );
         }
     }
 }

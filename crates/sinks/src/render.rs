@@ -48,6 +48,18 @@ pub fn headline(alert: &Alert) -> String {
     )
 }
 
+/// The most bytes of a headline used where a channel shows a title apart from the message (the
+/// 飞书 card header, 钉钉's notification title, an e-mail subject).
+pub const SHORT_HEADLINE_BYTES: usize = 240;
+
+/// The headline cut to [`SHORT_HEADLINE_BYTES`] (with `…`), and whether it was cut.
+pub fn short_headline(alert: &Alert) -> (String, bool) {
+    let full = headline(alert);
+    let short = crate::split::truncate(&full, SHORT_HEADLINE_BYTES, crate::split::utf8_cost);
+    let cut = short != full;
+    (short, cut)
+}
+
 /// Collapses line breaks and tabs into spaces and trims.
 pub fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

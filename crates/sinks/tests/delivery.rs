@@ -202,7 +202,9 @@ async fn a_flood_reaches_every_chat_sink_as_rate_limited_digests_with_nothing_lo
             "yuqing_alert_deliveries_total{{outcome=\"delivered\",sink=\"{sink}\"}}"
         ));
         assert!(delivered >= 10_000.0, "{sink}: {delivered}");
-        let waits = value(format!("yuqing_alert_ratelimit_waits_total{{sink=\"{sink}\"}}"));
+        let waits = value(format!(
+            "yuqing_alert_ratelimit_waits_total{{sink=\"{sink}\"}}"
+        ));
         assert!(waits > 0.0, "{sink} never waited for its rate limit");
         let count = value(format!(
             "yuqing_alert_delivery_duration_seconds_count{{sink=\"{sink}\"}}"

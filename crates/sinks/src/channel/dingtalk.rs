@@ -21,8 +21,8 @@ use super::{
 use crate::config::{DingtalkConfig, Secret, DINGTALK_MAX_BYTES};
 use crate::error::SinkError;
 use crate::render::{
-    digest_headline, digest_line, digest_more, facts, headline, plain_for_markup, shrink_to_fit,
-    take_fitting, DIGEST_NOTE,
+    digest_headline, digest_line, digest_more, facts, headline, plain_for_markup, short_headline,
+    shrink_to_fit, take_fitting, DIGEST_NOTE,
 };
 use crate::sign::dingtalk_sign_query;
 use crate::split::{cost_of, json_cost, split, truncate};
@@ -114,7 +114,7 @@ impl Dingtalk {
     }
 
     pub(crate) fn render_alert(&self, alert: &Alert, now: DateTime<Utc>) -> Vec<Payload> {
-        let title = plain_for_markup(&headline(alert));
+        let title = plain_for_markup(&short_headline(alert).0);
         let text = self.markdown(alert, now);
         let budget = self.max_bytes.saturating_sub(self.overhead(&title));
         if cost_of(&text, json_cost) <= budget {

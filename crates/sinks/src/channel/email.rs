@@ -19,7 +19,7 @@ use crate::config::{EmailConfig, SmtpTls, EMAIL_MAX_BYTES};
 use crate::error::{BuildError, SinkError};
 use crate::render::{
     digest_headline, digest_line, digest_more, facts, headline, html_escape, one_line, plain_text,
-    take_fitting, DIGEST_NOTE,
+    short_headline, take_fitting, DIGEST_NOTE,
 };
 
 /// A rendered mail.
@@ -142,7 +142,7 @@ impl Email {
             ));
         }
         Mail {
-            subject: headline(alert),
+            subject: short_headline(alert).0,
             text: plain_text(alert, now),
             html: Self::html_page(html_colour(alert.grade), &headline(alert), &rows),
             message_id: format!("<{}.{}@yuqing>", alert.alert_id, self.sink),

@@ -20,7 +20,7 @@ use super::{
 use crate::config::{FeishuConfig, Secret, FEISHU_MAX_BYTES};
 use crate::error::SinkError;
 use crate::render::{
-    digest_headline, digest_line, digest_more, facts, headline, local_time, plain_for_markup,
+    digest_headline, digest_line, digest_more, facts, local_time, plain_for_markup, short_headline,
     shrink_to_fit, take_fitting, DIGEST_NOTE,
 };
 use crate::sign::feishu_sign;
@@ -124,9 +124,13 @@ impl Feishu {
         serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX) + SIGN_RESERVE
     }
 
-    /// The card markdown of one alert.
+    /// The card markdown of one alert (the header carries the headline; a title too long for
+    /// the header is repeated here in full).
     pub fn markdown(&self, alert: &Alert, now: DateTime<Utc>) -> String {
         let mut s = String::new();
+        if short_headline(alert).1 {
+            s.push_str(&format!("**标题**：{}\n", plain_for_markup(&alert.title)));
+        }
         for fact in facts(alert, now) {
             if matches!(fact.label, "预警编号" | "预警时间") {
                 continue; // in the note
@@ -151,7 +155,7 @@ impl Feishu {
 
     pub(crate) fn render_alert(&self, alert: &Alert, now: DateTime<Utc>) -> Vec<Payload> {
         let colour = template(alert.grade);
-        let title = headline(alert);
+        let title = short_headline(alert).0;
         let url = alert.url.as_deref();
         let note = Self::note(alert);
         let content = self.markdown(alert, now);
