@@ -35,6 +35,9 @@ use crate::limit::RateLimiter;
 use crate::metrics;
 use crate::render::severity_order;
 
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
 /// Where alerts go that still failed after the retry budget. The daemon provides one (for
 /// example a table or topic it re-sends from); [`LogDeadLetter`] only logs.
 pub trait DeadLetter: Send + Sync + std::fmt::Debug {
@@ -701,7 +704,9 @@ impl Worker {
         let mut rng = rand::thread_rng();
         match hint {
             RetryHint::RateLimited(after) => {
-                let base = after.unwrap_or_default().max(self.rate_limited_backoff);
+                // A server's Retry-After counts when longer than ours, up to an hour.
+                let after = after.unwrap_or_default().min(MAX_RETRY_AFTER);
+                let base = after.max(self.rate_limited_backoff);
                 base + base.mul_f64(rng.gen_range(0.0..0.1))
             }
             _ => {

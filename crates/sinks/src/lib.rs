@@ -23,7 +23,9 @@
 //!
 //! Time: signatures' timestamps and the "time left" of deadlines read the injected
 //! [`yuqing_core::Clock`]; rate limits and backoff use `tokio::time`, so tests drive them with
-//! `tokio::time::pause()`. Quiet hours are decided upstream, not here.
+//! `tokio::time::pause()`. The real robots accept a signature only within an hour of their own
+//! time, so a dispatcher that talks to them must run on the system clock (a simulated clock is
+//! for loopback receivers). Quiet hours are decided upstream, not here.
 //!
 //! ```no_run
 //! # async fn demo(alerts: Vec<yuqing_core::Alert>) -> Result<(), Box<dyn std::error::Error>> {
