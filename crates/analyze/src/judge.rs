@@ -29,6 +29,9 @@ pub(crate) struct CategoryEvidence {
     pub subs: Vec<(u32, f64)>,
 }
 
+/// A sentiment term found: (signed value, pattern, intensifier factor, negation).
+type PolarHit = (f64, u32, f64, Option<(u32, u32)>);
+
 /// A match of the automaton (byte offsets into the normalised text).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hit {
@@ -83,16 +86,14 @@ impl Analyzer {
         }
         s.hits.sort_unstable_by_key(|h| (h.start, h.end));
         // Negation words: drop those inside a longer match (非 in 非常, 无 in 无锡) or a blocker.
+        let back = self.max_pattern_len;
         for (i, h) in s.hits.iter().enumerate() {
             let p = &self.patterns[h.pat as usize];
             if !p.payloads.iter().any(|x| matches!(x, Payload::Negation)) {
                 continue;
             }
-            let covered = s.hits.iter().enumerate().any(|(j, o)| {
-                j != i
-                    && o.start <= h.start
-                    && o.end >= h.end
-                    && (o.end - o.start) > (h.end - h.start)
+            let covered = near_hits(&s.hits, i, back).any(|o| {
+                o.start <= h.start && o.end >= h.end && (o.end - o.start) > (h.end - h.start)
             });
             if !covered {
                 s.negs.push((h.start, h.end));
@@ -155,7 +156,7 @@ impl Analyzer {
                 text.to_string()
             };
             if !seen.contains(&label) {
-                parts.push(format!("{label}({c:.2})"));
+                parts.push(format!("{label}({})", F2(c as f64)));
                 seen.push(label);
             }
         }
@@ -255,11 +256,11 @@ impl Analyzer {
                 let word = &self.patterns[t.1 as usize].text;
                 match t.3 {
                     Some((ns, ne)) => ev.push(format!(
-                        "{word}({:.2}, 被“{}”否定)",
-                        t.2,
+                        "{word}({}, 被“{}”否定)",
+                        F2(t.2),
                         &text[ns as usize..ne as usize]
                     )),
-                    None => ev.push(format!("{word}({:.2})", t.2)),
+                    None => ev.push(format!("{word}({})", F2(t.2))),
                 }
             }
             if mine.len() > MAX_TERMS_IN_REASON {
@@ -294,7 +295,7 @@ impl Analyzer {
             let parts: Vec<String> = order
                 .iter()
                 .take(MAX_TERMS_IN_REASON)
-                .map(|&t| format!("{} {:.2}", self.topics[t], topic_score[t]))
+                .map(|&t| format!("{} {}", self.topics[t], F2(topic_score[t])))
                 .collect();
             a.reasons.push(
                 Reason::new(
@@ -380,15 +381,15 @@ impl Analyzer {
                 let label = &m.classes()[p.class];
                 let feats = self.explain_features(s, &p);
                 let second = second_best(&p.scores)
-                    .map(|i| format!(", 次选 {} {:.2}", m.classes()[i], p.scores[i]))
+                    .map(|i| format!(", 次选 {} {}", m.classes()[i], F2(p.scores[i] as f64)))
                     .unwrap_or_default();
                 a.reasons.push(
                     Reason::new(
                         "category",
                         "model:linear-svm",
                         format!(
-                            "{label} 判别值 {:.2}{second}; 主要特征: {feats}",
-                            p.scores[p.class]
+                            "{label} 判别值 {}{second}; 主要特征: {feats}",
+                            F2(p.scores[p.class] as f64)
                         ),
                     )
                     .weighted(round3(p.scores[p.class] as f64)),
@@ -414,7 +415,7 @@ impl Analyzer {
                             .take(MAX_TERMS_IN_REASON)
                             .map(|t| {
                                 let w = &self.patterns[t.1 as usize].text;
-                                let mut e = format!("{w}({:.1}", t.2);
+                                let mut e = format!("{w}({}", F2(t.2));
                                 if t.3 > 1 {
                                     e.push_str(&format!("×{}", t.3));
                                 }
@@ -429,7 +430,7 @@ impl Analyzer {
                             .filter(|&i| i != b && cat_score[i] > 0.0)
                             .max_by(|x, y| cat_score[*x].total_cmp(&cat_score[*y]))
                             .map(|i| {
-                                format!("; 次选 {} {:.1}", self.taxonomy[i].name, cat_score[i])
+                                format!("; 次选 {} {}", self.taxonomy[i].name, F2(cat_score[i]))
                             })
                             .unwrap_or_default();
                         a.reasons.push(
@@ -616,8 +617,8 @@ impl Analyzer {
                 "response_subject",
                 "rule:重大事件由属地政府回应",
                 format!(
-                    "敏感度 {:.2}{}",
-                    a.sensitivity,
+                    "敏感度 {}{}",
+                    F2(a.sensitivity),
                     if marks.major {
                         "，规则标记重大"
                     } else {
@@ -696,7 +697,8 @@ impl Analyzer {
                 "response_subject",
                 "rule:谣言扰乱秩序移交公安和网信",
                 format!(
-                    "谣言话题 {rumour_score:.2}{}",
+                    "谣言话题 {}{}",
+                    F2(rumour_score),
                     if marks.public_order {
                         "，规则标记扰乱秩序"
                     } else {
@@ -814,7 +816,7 @@ impl Analyzer {
         negs: &[(u32, u32)],
     ) -> (f64, Vec<Reason>) {
         let mut total = 0.0f64;
-        let mut parts: Vec<(f64, String)> = Vec::new();
+        let mut parts: Vec<PolarHit> = Vec::new();
         let polar = |h: &Hit| -> Option<f32> {
             self.patterns[h.pat as usize]
                 .payloads
@@ -827,9 +829,9 @@ impl Analyzer {
         for (i, h) in hits.iter().enumerate() {
             let Some(strength) = polar(h) else { continue };
             // Inside a longer polar term: the longer one counts.
-            let inside = hits.iter().enumerate().any(|(j, o)| {
-                j != i
-                    && o.start <= h.start
+            let back = self.max_pattern_len;
+            let inside = near_hits(hits, i, back).any(|o| {
+                o.start <= h.start
                     && o.end >= h.end
                     && (o.end - o.start) > (h.end - h.start)
                     && polar(o).is_some()
@@ -838,10 +840,9 @@ impl Analyzer {
                 continue;
             }
             let mut v = strength as f64;
-            let mut note = String::new();
             // An intensifier just before.
             let mut factor = 1.0f64;
-            for o in hits.iter() {
+            for o in near_hits(hits, i, back + 6) {
                 if o.end > h.start || h.start - o.end > 6 {
                     continue;
                 }
@@ -853,21 +854,13 @@ impl Analyzer {
                     }
                 }
             }
-            if factor != 1.0 {
-                v *= factor;
-                note.push_str(&format!(" ×{factor}"));
-            }
-            if let Some((ns, ne)) = self.negation(text, negs, h.start) {
+            v *= factor;
+            let neg = self.negation(text, negs, h.start);
+            if neg.is_some() {
                 v *= -0.5;
-                note.push_str(&format!(" 被“{}”否定", &text[ns as usize..ne as usize]));
             }
             total += v;
-            if parts.len() < 32 {
-                parts.push((
-                    v,
-                    format!("{}({v:+.1}{note})", self.patterns[h.pat as usize].text),
-                ));
-            }
+            parts.push((v, h.pat, factor, neg));
         }
         let value = if total == 0.0 {
             0.0
@@ -881,7 +874,17 @@ impl Analyzer {
             let mut ev: Vec<String> = parts
                 .into_iter()
                 .take(MAX_TERMS_IN_REASON)
-                .map(|p| p.1)
+                .map(|(v, pat, factor, neg)| {
+                    let mut e = format!("{}({}", self.patterns[pat as usize].text, F2(v));
+                    if factor != 1.0 {
+                        e.push_str(&format!(" ×{}", F2(factor)));
+                    }
+                    if let Some((ns, ne)) = neg {
+                        e.push_str(&format!(" 被“{}”否定", &text[ns as usize..ne as usize]));
+                    }
+                    e.push(')');
+                    e
+                })
                 .collect();
             if n > MAX_TERMS_IN_REASON {
                 ev.push(format!("另{}项", n - MAX_TERMS_IN_REASON));
@@ -890,7 +893,7 @@ impl Analyzer {
                 Reason::new(
                     "sentiment",
                     "lexicon:sentiment",
-                    format!("S={total:+.1} → S/(|S|+{SENTIMENT_K}); {}", ev.join(", ")),
+                    format!("S={} → S/(|S|+{SENTIMENT_K}); {}", F2(total), ev.join(", ")),
                 )
                 .weighted(round3(value)),
             );
@@ -989,6 +992,18 @@ impl Analyzer {
     }
 }
 
+/// The hits that may overlap or closely precede hit `i` (hits are sorted by start): those starting at
+/// most `back` bytes before it, and those starting at the same place after it.
+fn near_hits(hits: &[Hit], i: usize, back: u32) -> impl Iterator<Item = &Hit> {
+    let h = hits[i];
+    let before = hits[..i]
+        .iter()
+        .rev()
+        .take_while(move |o| o.start + back >= h.start);
+    let after = hits[i + 1..].iter().take_while(move |o| o.start == h.start);
+    before.chain(after)
+}
+
 fn second_best(v: &[f32]) -> Option<usize> {
     if v.len() < 2 {
         return None;
@@ -1018,12 +1033,27 @@ fn model_sentiment(m: &Model, p: &Prediction, lexicon: f64) -> (f64, String) {
     match prob("positive") {
         Some(pos) => (
             pos - neg,
-            format!("P(negative)={neg:.2}, P(positive)={pos:.2}"),
+            format!("P(negative)={}, P(positive)={}", F2(neg), F2(pos)),
         ),
         None => {
             let v = -neg + (1.0 - neg) * lexicon.max(0.0);
-            (v, format!("P(negative)={neg:.2}"))
+            (v, format!("P(negative)={}", F2(neg)))
         }
+    }
+}
+
+/// Two decimals without the cost of float formatting (integer formatting is much cheaper).
+struct F2(f64);
+
+impl std::fmt::Display for F2 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.0.is_finite() {
+            return write!(f, "{}", self.0);
+        }
+        let v = (self.0 * 100.0).round() as i64;
+        let sign = if v < 0 { "-" } else { "" };
+        let a = v.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", a / 100, a % 100)
     }
 }
 

@@ -181,7 +181,7 @@ mod defaults {
         8
     }
     pub fn keyword_head_chars() -> usize {
-        64
+        40
     }
     pub fn major_sensitivity() -> f64 {
         0.9
@@ -353,6 +353,8 @@ pub struct Analyzer {
     pub(crate) sentiment_model: Option<Model>,
     /// Files read at load (overrides and models), for reload checks.
     pub(crate) watched: Vec<PathBuf>,
+    /// Byte length of the longest pattern.
+    pub(crate) max_pattern_len: u32,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -727,7 +729,9 @@ impl Analyzer {
                 path: PathBuf::from("<automaton>"),
                 message: e.to_string(),
             })?;
+        let max_pattern_len = patterns.iter().map(|p| p.text.len()).max().unwrap_or(0) as u32;
         let analyzer = Analyzer {
+            max_pattern_len,
             cfg,
             normalizer,
             pma,

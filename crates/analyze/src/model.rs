@@ -42,6 +42,8 @@ pub struct Feat {
 pub struct Features {
     /// Raw features (one per occurrence).
     pub raw: Vec<Feat>,
+    /// Sort keys (bucket, namespace, index), reused.
+    keys: Vec<u64>,
 }
 
 #[inline]
@@ -69,7 +71,11 @@ fn bucket(h: u64, bits: u8) -> u32 {
 
 #[inline]
 fn is_feature_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '[' || c == ']'
+    let u = c as u32;
+    if (0x4E00..=0x9FFF).contains(&u) || c.is_ascii_alphanumeric() || c == '[' || c == ']' {
+        return true;
+    }
+    u >= 0x80 && c.is_alphanumeric()
 }
 
 impl Features {
@@ -133,16 +139,26 @@ impl Sparse {
     /// Aggregates raw features (sorts `feats.raw`).
     pub fn from_features(feats: &mut Features, out: &mut Sparse) {
         out.items.clear();
-        feats.raw.sort_unstable_by_key(|f| (f.bucket, f.ns));
+        let Features { raw, keys } = feats;
+        keys.clear();
+        keys.extend(
+            raw.iter()
+                .enumerate()
+                .map(|(i, f)| (f.bucket as u64) << 34 | (f.ns as u64) << 32 | i as u64),
+        );
+        keys.sort_unstable();
         let mut i = 0;
-        while i < feats.raw.len() {
-            let f = feats.raw[i];
-            let mut j = i + 1;
-            while j < feats.raw.len() && feats.raw[j].bucket == f.bucket && feats.raw[j].ns == f.ns
-            {
+        while i < keys.len() {
+            let group = keys[i] >> 32;
+            let first = (keys[i] & 0xffff_ffff) as usize;
+            let mut n = 0u32;
+            let mut j = i;
+            while j < keys.len() && keys[j] >> 32 == group {
+                n += raw[(keys[j] & 0xffff_ffff) as usize].weight as u32;
                 j += 1;
             }
-            out.items.push((f.bucket, f.ns, (j - i) as u32, i as u32));
+            let f = raw[first];
+            out.items.push((f.bucket, f.ns, n, first as u32));
             i = j;
         }
     }
@@ -292,34 +308,48 @@ impl Model {
             norms[ns as usize] += v * v;
             out.push(v);
         }
-        let scale: [f32; NAMESPACES] = [1.0, self.meta.title_weight, self.meta.term_weight];
-        let mut f = [0f32; NAMESPACES];
-        for k in 0..NAMESPACES {
-            f[k] = if norms[k] > 0.0 {
-                scale[k] / norms[k].sqrt()
-            } else {
-                0.0
-            };
-        }
+        let f = self.block_factors(&norms);
         for (v, &(_, ns, _, _)) in out.iter_mut().zip(&x.items) {
             *v *= f[ns as usize];
         }
     }
 
-    /// Scores every class; `top_k` contributing features of the best class are kept.
+    /// Scores every class; `top_k` contributing features of the best class are kept. One pass over
+    /// the model rows: partial sums per namespace are normalised at the end.
     pub fn predict(&self, x: &Sparse, values: &mut Vec<f32>, top_k: usize) -> Prediction {
-        self.values(x, values);
         let k = self.meta.classes.len();
         let w = self.width();
-        let mut scores = self.bias.clone();
-        for (&(b, _, _, _), &v) in x.items.iter().zip(values.iter()) {
-            if v == 0.0 {
+        values.clear();
+        let mut norms = [0f32; NAMESPACES];
+        let mut partial = vec![0f32; NAMESPACES * k];
+        for &(b, ns, n, _) in &x.items {
+            let row = &self.rows[b as usize * w..(b as usize + 1) * w];
+            let idf = row[0];
+            if idf == 0.0 {
+                values.push(0.0);
                 continue;
             }
-            let row = &self.rows[b as usize * w + 1..b as usize * w + 1 + k];
-            for (s, wt) in scores.iter_mut().zip(row) {
+            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
+            let v = tf * idf;
+            norms[ns as usize] += v * v;
+            values.push(v);
+            let p = &mut partial[ns as usize * k..(ns as usize + 1) * k];
+            for (s, wt) in p.iter_mut().zip(&row[1..]) {
                 *s += v * wt;
             }
+        }
+        let f = self.block_factors(&norms);
+        let mut scores = self.bias.clone();
+        for (ns, fs) in f.iter().enumerate() {
+            if *fs == 0.0 {
+                continue;
+            }
+            for (c, s) in scores.iter_mut().enumerate() {
+                *s += fs * partial[ns * k + c];
+            }
+        }
+        for (v, &(_, ns, _, _)) in values.iter_mut().zip(&x.items) {
+            *v *= f[ns as usize];
         }
         let class = argmax(&scores);
         let mut top: Vec<(usize, f32)> = Vec::new();
@@ -337,6 +367,19 @@ impl Model {
             top.truncate(top_k);
         }
         Prediction { class, scores, top }
+    }
+
+    fn block_factors(&self, norms: &[f32; NAMESPACES]) -> [f32; NAMESPACES] {
+        let scale: [f32; NAMESPACES] = [1.0, self.meta.title_weight, self.meta.term_weight];
+        let mut f = [0f32; NAMESPACES];
+        for k in 0..NAMESPACES {
+            f[k] = if norms[k] > 0.0 {
+                scale[k] / norms[k].sqrt()
+            } else {
+                0.0
+            };
+        }
+        f
     }
 
     /// Writes the model to `path`.

@@ -347,28 +347,36 @@ impl RuleSet {
         if r.exclude.iter().any(|&t| present[t as usize] != 0) {
             return None;
         }
+        // Conditions first; words only for a rule that fires.
+        let mut near_found: Vec<(u32, u32, usize)> = Vec::new();
+        for (group, within) in &r.near {
+            let found = if r.must.is_empty() && r.any.is_empty() {
+                near_pair(text, hits, group, group, *within, true)
+            } else {
+                near_pair(text, hits, &r.must, group, *within, false)
+                    .or_else(|| near_pair(text, hits, &r.any, group, *within, false))
+            };
+            let (a, b) = found?;
+            near_found.push((a, b, *within));
+        }
+        let mut regex_found: Vec<&str> = Vec::new();
+        for re in &r.regex {
+            regex_found.push(re.find(text)?.as_str());
+        }
         let mut evidence: Vec<String> = Vec::new();
         for &t in r.must.iter().chain(r.any.iter()) {
             if present[t as usize] != 0 && evidence.len() < 6 {
                 evidence.push(self.terms[t as usize].clone());
             }
         }
-        for (group, within) in &r.near {
-            let anchors: Vec<u32> = r.must.iter().chain(r.any.iter()).copied().collect();
-            let found = if anchors.is_empty() {
-                near_pair(text, hits, group, group, *within, true)
-            } else {
-                near_pair(text, hits, &anchors, group, *within, false)
-            };
-            let (a, b) = found?;
+        for (a, b, within) in near_found {
             evidence.push(format!(
                 "{}…{} (≤{}字)",
                 self.terms[a as usize], self.terms[b as usize], within
             ));
         }
-        for re in &r.regex {
-            let m = re.find(text)?;
-            evidence.push(format!("/{}/", m.as_str()));
+        for m in regex_found {
+            evidence.push(format!("/{m}/"));
         }
         Some(evidence.join(", "))
     }
