@@ -106,8 +106,12 @@ pub(crate) fn parse_envelope(text: &str) -> Result<Value, CollectError> {
         Some(Value::String(s)) => s.parse().unwrap_or(0),
         _ => 0,
     };
+    let msg = v.get("msg").and_then(Value::as_str).unwrap_or("");
     match ok {
         1 => Ok(v.get("data").cloned().unwrap_or(Value::Null)),
+        // "这里还没有内容": an empty list (a search without results, a page past the end). It is
+        // what the site says when there is nothing, not a failure of the source.
+        0 if msg.contains("还没有内容") => Ok(serde_json::json!({ "cards": [] })),
         -100 => Err(CollectError::Blocked {
             reason: format!(
                 "captcha (ok:-100, {})",
@@ -754,8 +758,13 @@ mod tests {
             parse_envelope(r#"{"ok":1,"data":{"x":1}}"#).unwrap()["x"],
             1
         );
+        assert_eq!(
+            parse_envelope(r#"{"ok":0,"msg":"这里还没有内容","data":{"cards":[]}}"#).unwrap()
+                ["cards"],
+            serde_json::json!([])
+        );
         assert!(matches!(
-            parse_envelope(r#"{"ok":0,"msg":"这里还没有内容"}"#),
+            parse_envelope(r#"{"ok":0,"msg":"请求过于频繁，歇歇吧"}"#),
             Err(CollectError::Api { .. })
         ));
         assert!(
