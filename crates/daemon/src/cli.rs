@@ -67,6 +67,30 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Fit a category model on labelled items (items with `label`).
     Train(TrainArgs),
+    /// The case workflow: list, show, accept, assign, feedback, respond, close.
+    Case(CaseCli),
+}
+
+/// `yuqing case`.
+#[derive(Debug, Args)]
+pub struct CaseCli {
+    /// The pipeline (to find the store).
+    #[arg(long, short, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory of an embedded daemon.
+    #[arg(
+        long,
+        default_value = "yuqing-data",
+        env = "YUQING_DATA_DIR",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Store URL.
+    #[arg(long, env = "YUQING_STORE", global = true)]
+    pub store: Option<String>,
+    /// The action.
+    #[command(flatten)]
+    pub args: yuqing_cases::CaseArgs,
 }
 
 /// Flags of the daemon.
@@ -349,6 +373,38 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail(a) => tail(a).await,
+        Command::Case(c) => {
+            let cfg = match &c.config {
+                Some(p) => Some(load(Some(p))?),
+                None => None,
+            };
+            let url = store_url(c.store.clone(), cfg.as_ref(), &c.data_dir);
+            let store = yuqing_store::Store::open(&url)
+                .await
+                .with_context(|| format!("opening {url}"))?;
+            let mut out = std::io::stdout().lock();
+            match yuqing_cases::run_cli(
+                c.args,
+                store,
+                std::sync::Arc::new(yuqing_core::SystemClock),
+                &mut out,
+            )
+            .await
+            {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                // A request the workflow refuses (unknown case, illegal step, bad value) is a
+                // usage error; a failing database is a runtime failure.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        "not_found" | "illegal_transition" | "forbidden" | "invalid" | "conflict"
+                    ) =>
+                {
+                    Err(UsageError(e.to_string()).into())
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Validate(a) => validate(&a.files),
         Command::Train(a) => {
             let items = batch::read_items(&a.input)?;
@@ -452,6 +508,12 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The store a command reads: `--store`, else the pipeline's, else the data directory's SQLite.
+fn store_url(flag: Option<String>, cfg: Option<&PipelineConfig>, data_dir: &Path) -> String {
+    flag.or(cfg.and_then(|c| c.store.url.clone()))
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("yuqing.db").display()))
 }
 
 /// ANSI colour of a grade: I red, II orange, III yellow, IV blue.
@@ -577,11 +639,7 @@ async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let url = a
-        .store
-        .clone()
-        .or(cfg.as_ref().and_then(|c| c.store.url.clone()))
-        .unwrap_or_else(|| format!("sqlite://{}", a.data_dir.join("yuqing.db").display()));
+    let url = store_url(a.store.clone(), cfg.as_ref(), &a.data_dir);
     let store = yuqing_store::Store::open(&url)
         .await
         .with_context(|| format!("opening {url}"))?;

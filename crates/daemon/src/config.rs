@@ -141,6 +141,9 @@ pub struct PipelineConfig {
     /// Where alerts go (the alert topic and the store always get them).
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
+    /// The case workflow.
+    #[serde(default)]
+    pub cases: yuqing_cases::CasesConfig,
     /// The HTTP API.
     #[serde(default)]
     pub api: ApiConfig,
@@ -262,9 +265,8 @@ impl PipelineConfig {
                 );
             }
         }
-        for (i, u) in self.api.users.iter().enumerate() {
-            u.validate(&format!("api.users[{i}]"), &mut p);
-        }
+        yuqing_cases::validate_users(&self.api.users, "api.users", &mut p);
+        self.cases.validate("cases", &mut p);
         if self.privacy.hash_authors && self.privacy.salt.len() < 8 {
             p.push(
                 "privacy.salt",

@@ -141,29 +141,7 @@ impl AlertCore {
         alerts
             .into_iter()
             .map(|mut a| {
-                let route = self.grader.route(&a, a.at);
-                a.extra.insert(
-                    "route".into(),
-                    serde_json::Value::Array(
-                        route
-                            .sinks
-                            .iter()
-                            .map(|s| serde_json::Value::String(s.clone()))
-                            .collect(),
-                    ),
-                );
-                if !route.contacts.is_empty() {
-                    a.extra
-                        .insert("contacts".into(), serde_json::json!(route.contacts));
-                }
-                if !route.escalation.is_empty() {
-                    a.extra
-                        .insert("escalation".into(), serde_json::json!(route.escalation));
-                }
-                if let Some(t) = route.deferred_until {
-                    a.extra
-                        .insert("deferred_until".into(), serde_json::json!(t.to_rfc3339()));
-                }
+                self.grader.route(&a, a.at).apply(&mut a);
                 a
             })
             .collect()
@@ -175,7 +153,14 @@ pub fn analyzer(cfg: &PipelineConfig) -> anyhow::Result<Arc<SharedAnalyzer>> {
     Ok(Arc::new(SharedAnalyzer::load(&cfg.analyze, &cfg.base_dir)?))
 }
 
-/// Builds the grader of a pipeline.
+/// Builds the grader of a pipeline; its router learns the kinds of the configured sinks (quiet
+/// hours hold back chat sinks only).
 pub fn grader(cfg: &PipelineConfig) -> anyhow::Result<Grader> {
-    Ok(Grader::new(&cfg.alert, &cfg.base_dir)?)
+    let mut g = Grader::new(&cfg.alert, &cfg.base_dir)?;
+    g.router_mut().set_sink_kinds(
+        cfg.sinks
+            .iter()
+            .map(|s| (s.id().to_string(), s.kind().to_string())),
+    );
+    Ok(g)
 }

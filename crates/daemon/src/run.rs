@@ -162,9 +162,12 @@ pub async fn start(
         Intake::embedded(store.clone(), producer.clone(), privacy.clone())
     };
 
-    let cases = Cases::new(store.clone())
+    let cases = Cases::with_clock(store.clone(), clock.clone())
         .await
-        .context("opening the case workflow")?;
+        .context("opening the case workflow")?
+        .configure(&cfg.cases, &cfg.api.users);
+    // Subscribe before recovery so that no response recorded meanwhile is missed.
+    let responses_rx = cases.subscribe();
     let wake = Arc::new(Notify::new());
     let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
 
@@ -224,6 +227,7 @@ pub async fn start(
             clock: clock.clone(),
             tick: Duration::from_secs(1),
             wake: wake.clone(),
+            responses: responses_rx,
             token: alert_token.clone(),
         };
         tasks.push(("alert", tokio::spawn(stage.run())));
@@ -443,6 +447,10 @@ async fn recover(
         .unwrap_or(chrono::Duration::days(2))
         + chrono::Duration::days(1);
     let from = store.first_seq_since(clock.now_cst() - window).await?;
+    // Public responses recorded before the restart meet deadlines; apply each at its time.
+    let mut responses = cases.responses().await?;
+    responses.sort_by_key(|r| r.at);
+    let mut responses = responses.into_iter().peekable();
     let mut seq = from.saturating_sub(1).max(0);
     let started = std::time::Instant::now();
     let mut n = 0usize;
@@ -463,11 +471,21 @@ async fn recover(
         store.put_events(&events).await?;
         let mut alerts = Vec::new();
         for e in &events {
+            while let Some(r) = responses.next_if(|r| r.at <= e.updated_at) {
+                alert_core
+                    .grader_mut()
+                    .note_responded(&r.event_id, r.at, Some(r.channel.as_str()));
+            }
             alerts.extend(alert_core.on_event(e));
         }
         new_alerts += stages::record_alerts(store, cases, producer, false, routes.as_ref(), alerts)
             .await
             .map_err(|e| anyhow::anyhow!(e))?;
+    }
+    for r in responses {
+        alert_core
+            .grader_mut()
+            .note_responded(&r.event_id, r.at, Some(r.channel.as_str()));
     }
     let due = alert_core.tick(clock.now_cst());
     new_alerts += stages::record_alerts(store, cases, producer, false, routes.as_ref(), due)

@@ -275,6 +275,8 @@ pub struct AlertStage {
     pub tick: Duration,
     /// Wakes the delivery workers.
     pub wake: Wake,
+    /// Public responses recorded in the case workflow: they meet deadlines.
+    pub responses: tokio::sync::broadcast::Receiver<yuqing_cases::Responded>,
     /// Stops the stage.
     pub token: CancellationToken,
 }
@@ -348,6 +350,19 @@ impl AlertStage {
                 _ = ticker.tick(), if !self.token.is_cancelled() => {
                     let alerts = self.core.tick(self.clock.now_cst());
                     self.handle(alerts).await;
+                    continue;
+                }
+                r = self.responses.recv(), if !self.token.is_cancelled() => {
+                    match r {
+                        Ok(r) => {
+                            let met = self.core.grader_mut().note_responded(&r.event_id, r.at, Some(r.channel.as_str()));
+                            info!(event = %r.event_id, met, "Public response recorded.");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            warn!(missed = n, "Missed response notifications; they apply after a restart.");
+                        }
+                        Err(_) => {}
+                    }
                     continue;
                 }
             };
@@ -519,4 +534,47 @@ pub async fn deliver_outbox(
     }
     // Let what is in flight finish (the dispatcher's own grace period bounds it).
     while waiters.join_next().await.is_some() {}
+}
+
+/// Quiet hours: the router deferred this sink's copy of the alert until a later time.
+pub fn held_by_quiet_hours(
+    a: &Alert,
+    sink: &str,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> bool {
+    let Some(routing) = a.extra.get("routing") else {
+        return false;
+    };
+    let deferred = routing
+        .get("deferred_sinks")
+        .and_then(|v| v.as_array())
+        .is_some_and(|v| v.iter().any(|s| s.as_str() == Some(sink)));
+    let until = routing
+        .get("deferred_until")
+        .and_then(|v| v.as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    deferred && until.is_some_and(|u| u > now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_hold_only_deferred_sinks_until_their_time() {
+        let mut a: Alert = serde_json::from_value(serde_json::json!({
+            "alert_id": "al-1", "event_id": "ev-1", "kind": "new", "grade": "IV", "stage": "emerging",
+            "title": "t", "deadlines": [], "rule": "r", "reasons": [], "at": "2026-11-22T23:30:00+08:00"
+        }))
+        .unwrap();
+        a.extra.insert(
+            "routing".into(),
+            serde_json::json!({"deferred_until": "2026-11-23T07:00:00+08:00", "deferred_sinks": ["wecom"]}),
+        );
+        let night = chrono::DateTime::parse_from_rfc3339("2026-11-23T01:00:00+08:00").unwrap();
+        let morning = chrono::DateTime::parse_from_rfc3339("2026-11-23T07:00:01+08:00").unwrap();
+        assert!(held_by_quiet_hours(&a, "wecom", night));
+        assert!(!held_by_quiet_hours(&a, "file", night));
+        assert!(!held_by_quiet_hours(&a, "wecom", morning));
+    }
 }
