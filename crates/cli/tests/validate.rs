@@ -16,11 +16,16 @@ fn shipped_pipelines_are_valid() {
     let out = Command::new(bin())
         .arg("validate")
         .arg(root().join("pipelines"))
+        .arg(root().join("pipelines/examples"))
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("ok: "), "{text}");
+    assert_eq!(
+        text.matches("ok: ").count(),
+        3,
+        "demo + two examples: {text}"
+    );
 }
 
 #[test]

@@ -1,0 +1,207 @@
+//! Through the daemon: an ingested incident raises an alert that `yuqing tail` shows; its case
+//! goes from 待受理 to 办结 over the HTTP API (bad requests get a 4xx and change nothing), and the
+//! CLI sees the same case.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{bin, http, items, wait_for, Daemon};
+use serde_json::{json, Value};
+
+const INGEST: &str = "workflow-ingest-token-0123";
+const DUTY: &str = "workflow-duty-token-012345";
+const VIEWER: &str = "workflow-viewer-token-0123";
+
+#[test]
+fn alert_to_closed_case_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "name = \"workflow\"\n[api]\ningest_tokens = [\"{INGEST}\"]\n\
+             [[api.users]]\nname = \"值班员甲\"\ntoken = \"{DUTY}\"\nrole = \"duty_officer\"\n\
+             [[api.users]]\nname = \"观察员\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start(
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        dir.path(),
+        "workflow",
+    );
+    let client = http();
+    let start = chrono::Utc::now().fixed_offset() - chrono::Duration::minutes(5);
+    let body: String = items(60, start, 2)
+        .iter()
+        .map(|v| format!("{v}\n"))
+        .collect();
+    let r = client
+        .post(d.url("/ingest"))
+        .bearer_auth(INGEST)
+        .body(body)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().unwrap());
+
+    // Pushing with a wrong token is refused and accepts nothing.
+    let r = client
+        .post(d.url("/ingest"))
+        .bearer_auth("nope-nope-nope-nope")
+        .body("{}")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // `yuqing tail` shows the first alert.
+    let out = Command::new(bin())
+        .args([
+            "tail",
+            "--from-start",
+            "--limit",
+            "1",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let first: Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert!(first["alert_id"].as_str().unwrap().starts_with("al-"));
+    let out = Command::new(bin())
+        .args([
+            "tail",
+            "--from-start",
+            "--limit",
+            "1",
+            "--grade",
+            "V",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a bad grade is a usage error");
+
+    // The alerted event is a case, 待受理.
+    let case: Value = wait_for(Duration::from_secs(30), "a case", || {
+        let v: Value = client
+            .get(d.url("/api/cases"))
+            .bearer_auth(DUTY)
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        let list = v
+            .get("cases")
+            .and_then(Value::as_array)
+            .or(v.as_array())?
+            .clone();
+        list.into_iter().find(|c| c["state_label"] == "待受理")
+    });
+    let id = case["case_id"].as_str().unwrap().to_string();
+    let act = |token: &str, action: &str, body: Value| {
+        client
+            .post(d.url(&format!("/api/cases/{id}/{action}")))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+
+    // Bad requests: 4xx with a clear JSON message, nothing changes.
+    assert_eq!(
+        client.get(d.url("/api/cases")).send().unwrap().status(),
+        401
+    );
+    assert_eq!(act(VIEWER, "accept", json!({})).status(), 403);
+    let r = client
+        .post(d.url("/api/cases/no-such-case/accept"))
+        .bearer_auth(DUTY)
+        .json(&json!({}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = act(DUTY, "feedback", json!({"facts": "x"}));
+    assert_eq!(r.status(), 409, "feedback before acceptance is illegal");
+    let msg: Value = r.json().unwrap();
+    assert!(msg["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    let r = client
+        .post(d.url(&format!("/api/cases/{id}/accept")))
+        .bearer_auth(DUTY)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let still: Value = client
+        .get(d.url(&format!("/api/cases/{id}")))
+        .bearer_auth(DUTY)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let state = |v: &Value| {
+        v.get("case").unwrap_or(v)["state_label"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(state(&still), "待受理", "bad requests changed nothing");
+
+    // 受理 → 转办 → 反馈 → 回应 → 办结.
+    for (action, body, expect) in [
+        ("accept", json!({}), "已受理"),
+        ("assign", json!({"department": "应急管理局"}), "已转办"),
+        (
+            "feedback",
+            json!({"facts": "经核查，系企业车间闪燃，无人员死亡，网传多人死亡不实。"}),
+            "已反馈",
+        ),
+        (
+            "respond",
+            json!({"channel": "weibo", "link": "https://weibo.com/demo/1"}),
+            "已回应",
+        ),
+        ("close", json!({"note": "已回应并办结"}), "办结"),
+    ] {
+        let r = act(DUTY, action, body);
+        assert!(r.status().is_success(), "{action}: {}", r.text().unwrap());
+        let v: Value = r.json().unwrap();
+        assert_eq!(state(&v), expect, "{action}");
+    }
+
+    // The CLI reads the same case.
+    let out = Command::new(bin())
+        .args(["case", "show", &id, "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("办结"), "{text}");
+    let out = Command::new(bin())
+        .args(["case", "accept", "no-such-case", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(d.terminate().success());
+}
