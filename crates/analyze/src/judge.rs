@@ -535,44 +535,38 @@ impl Analyzer {
         // ---- Department ----
         let mut dscore = vec![0.0f64; self.departments.len()];
         let mut named = vec![false; self.departments.len()];
-        let mut dev: Vec<Vec<String>> = vec![Vec::new(); self.departments.len()];
+        // Evidence per department: (department, pattern, named?) — words only for the lead.
+        let mut dev: Vec<(u16, u32, bool)> = Vec::new();
         for h in &s.hits {
             for p in &self.patterns[h.pat as usize].payloads {
                 match *p {
                     Payload::DeptAlias { dept } => {
                         let d = dept as usize;
-                        let w = &self.patterns[h.pat as usize].text;
-                        if !dev[d].iter().any(|e| e.starts_with(&**w)) {
+                        if !dev.iter().any(|e| e.0 == dept && e.1 == h.pat) {
                             dscore[d] += if h.start < title_len { 4.5 } else { 3.0 };
-                            dev[d].push(format!("{w}(点名)"));
+                            dev.push((dept, h.pat, true));
                         }
                         named[d] = true;
                     }
                     Payload::DeptMandate { dept } => {
-                        let d = dept as usize;
-                        let w = &self.patterns[h.pat as usize].text;
-                        if !dev[d].iter().any(|e| e.starts_with(&**w)) {
-                            dscore[d] += 1.0;
-                            dev[d].push(format!("{w}(职责)"));
+                        if !dev.iter().any(|e| e.0 == dept && e.1 == h.pat) {
+                            dscore[dept as usize] += 1.0;
+                            dev.push((dept, h.pat, false));
                         }
                     }
                     _ => {}
                 }
             }
         }
+        let mut owns = vec![0u8; self.departments.len()];
         if let Some(c) = chosen {
             for (i, d) in self.departments.iter().enumerate() {
-                match d.owns(c, second_level.as_deref()) {
-                    2 => {
-                        dscore[i] += 2.5;
-                        dev[i].push(format!("主管 {}", a.subcategory.as_deref().unwrap_or("")));
-                    }
-                    1 => {
-                        dscore[i] += 1.5;
-                        dev[i].push(format!("主管 {}", self.taxonomy[c].name));
-                    }
-                    _ => {}
-                }
+                owns[i] = d.owns(c, second_level.as_deref());
+                dscore[i] += match owns[i] {
+                    2 => 2.5,
+                    1 => 1.5,
+                    _ => 0.0,
+                };
             }
         }
         let lead = (0..dscore.len())
@@ -585,7 +579,37 @@ impl Analyzer {
                 Reason::new(
                     "department",
                     format!("mandate:{}", self.departments[l].name),
-                    dev[l].join(", "),
+                    {
+                        let mut ev = String::new();
+                        for &(d, pat, named) in &dev {
+                            if d as usize != l {
+                                continue;
+                            }
+                            if !ev.is_empty() {
+                                ev.push_str(", ");
+                            }
+                            ev.push_str(&self.patterns[pat as usize].text);
+                            ev.push_str(if named { "(点名)" } else { "(职责)" });
+                        }
+                        match (owns[l], chosen) {
+                            (2, _) => {
+                                if !ev.is_empty() {
+                                    ev.push_str(", ");
+                                }
+                                ev.push_str("主管 ");
+                                ev.push_str(a.subcategory.as_deref().unwrap_or(""));
+                            }
+                            (1, Some(c)) => {
+                                if !ev.is_empty() {
+                                    ev.push_str(", ");
+                                }
+                                ev.push_str("主管 ");
+                                ev.push_str(&self.taxonomy[c].name);
+                            }
+                            _ => {}
+                        }
+                        ev
+                    },
                 )
                 .weighted(round3(dscore[l])),
             );
@@ -717,9 +741,13 @@ impl Analyzer {
                 ));
             }
         }
-        let mut seen = std::collections::HashSet::new();
-        subj.retain(|x| seen.insert(x.clone()));
-        a.response_subject = subj;
+        let mut unique: Vec<String> = Vec::with_capacity(subj.len());
+        for x in subj {
+            if !unique.contains(&x) {
+                unique.push(x);
+            }
+        }
+        a.response_subject = unique;
 
         // ---- Handling class ----
         let mut votes = [0usize; 3];
