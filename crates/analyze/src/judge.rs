@@ -548,11 +548,11 @@ impl Analyzer {
                         }
                         named[d] = true;
                     }
-                    Payload::DeptMandate { dept } => {
-                        if !dev.iter().any(|e| e.0 == dept && e.1 == h.pat) {
-                            dscore[dept as usize] += 1.0;
-                            dev.push((dept, h.pat, false));
-                        }
+                    Payload::DeptMandate { dept }
+                        if !dev.iter().any(|e| e.0 == dept && e.1 == h.pat) =>
+                    {
+                        dscore[dept as usize] += 1.0;
+                        dev.push((dept, h.pat, false));
                     }
                     _ => {}
                 }
