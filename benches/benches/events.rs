@@ -129,7 +129,7 @@ fn day() {
                 tracker.memory_bytes() as f64 / 1048576.0,
                 rss_kib().unwrap_or(0) as f64 / 1024.0
             );
-            next_report = next_report + Duration::hours(4);
+            next_report += Duration::hours(4);
         }
     }
     println!(
