@@ -249,61 +249,66 @@ impl Analyzer {
             if topic_score[ti] >= TOPIC_MIN {
                 a.topics.push(self.topics[ti].clone());
             }
-            let mut ev: Vec<String> = Vec::new();
             let mut mine: Vec<&SensTerm> = terms.iter().filter(|t| t.0 == ti).collect();
             mine.sort_by(|x, y| y.2.total_cmp(&x.2));
+            let mut ev = String::with_capacity(96);
             for t in mine.iter().take(MAX_TERMS_IN_REASON) {
-                let word = &self.patterns[t.1 as usize].text;
-                match t.3 {
-                    Some((ns, ne)) => ev.push(format!(
-                        "{word}({}, 被“{}”否定)",
-                        F2(t.2),
-                        &text[ns as usize..ne as usize]
-                    )),
-                    None => ev.push(format!("{word}({})", F2(t.2))),
+                if !ev.is_empty() {
+                    ev.push_str(", ");
                 }
+                ev.push_str(&self.patterns[t.1 as usize].text);
+                ev.push('(');
+                push_f2(&mut ev, t.2);
+                if let Some((ns, ne)) = t.3 {
+                    ev.push_str(", 被“");
+                    ev.push_str(&text[ns as usize..ne as usize]);
+                    ev.push_str("”否定");
+                }
+                ev.push(')');
             }
             if mine.len() > MAX_TERMS_IN_REASON {
-                ev.push(format!("另{}项", mine.len() - MAX_TERMS_IN_REASON));
+                ev.push_str(", 另");
+                push_uint(&mut ev, (mine.len() - MAX_TERMS_IN_REASON) as u64);
+                ev.push('项');
             }
             if !ev.is_empty() {
+                let mut rule = String::with_capacity(8 + self.topics[ti].len());
+                rule.push_str("lexicon:");
+                rule.push_str(&self.topics[ti]);
                 a.reasons.push(
-                    Reason::new(
-                        "sensitivity",
-                        format!("lexicon:{}", self.topics[ti]),
-                        ev.join(", "),
-                    )
-                    .weighted(round3(1.0 - mine.iter().fold(1.0, |k, t| k * (1.0 - t.2)))),
+                    Reason::new("sensitivity", rule, ev)
+                        .weighted(round3(1.0 - mine.iter().fold(1.0, |k, t| k * (1.0 - t.2)))),
                 );
             }
         }
         for f in &s.fired {
             let r = &self.rules.rules[f.rule];
             if let Some(t) = r.topic {
-                a.reasons.push(
-                    Reason::new(
-                        "sensitivity",
-                        format!("rule:{}", r.name),
-                        format!("{} → {}", f.evidence, self.topics[t]),
-                    )
-                    .weighted(r.weight),
-                );
+                let mut rule = String::with_capacity(5 + r.name.len());
+                rule.push_str("rule:");
+                rule.push_str(&r.name);
+                let mut ev = String::with_capacity(f.evidence.len() + 16);
+                ev.push_str(&f.evidence);
+                ev.push_str(" → ");
+                ev.push_str(&self.topics[t]);
+                a.reasons
+                    .push(Reason::new("sensitivity", rule, ev).weighted(r.weight));
             }
         }
         a.sensitivity = clamp01(1.0 - total_keep);
         if !order.is_empty() {
-            let parts: Vec<String> = order
-                .iter()
-                .take(MAX_TERMS_IN_REASON)
-                .map(|&t| format!("{} {}", self.topics[t], F2(topic_score[t])))
-                .collect();
+            let mut ev = String::with_capacity(96);
+            ev.push_str("1−Π(1−话题分) over ");
+            for (i, &t) in order.iter().take(MAX_TERMS_IN_REASON).enumerate() {
+                if i > 0 {
+                    ev.push_str(", ");
+                }
+                ev.push_str(&self.topics[t]);
+                ev.push(' ');
+                push_f2(&mut ev, topic_score[t]);
+            }
             a.reasons.push(
-                Reason::new(
-                    "sensitivity",
-                    "combine:noisy-or",
-                    format!("1−Π(1−话题分) over {}", parts.join(", ")),
-                )
-                .weighted(round3(a.sensitivity)),
+                Reason::new("sensitivity", "combine:noisy-or", ev).weighted(round3(a.sensitivity)),
             );
         }
 
@@ -1068,6 +1073,41 @@ fn model_sentiment(m: &Model, p: &Prediction, lexicon: f64) -> (f64, String) {
             (v, format!("P(negative)={}", F2(neg)))
         }
     }
+}
+
+/// Appends an unsigned integer.
+fn push_uint(buf: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in digits[..n].iter().rev() {
+        buf.push(*d as char);
+    }
+}
+
+/// Appends `x` with two decimals, without the formatting machinery.
+fn push_f2(buf: &mut String, x: f64) {
+    if !x.is_finite() || x.abs() > 1e15 {
+        buf.push_str(&x.to_string());
+        return;
+    }
+    let v = (x * 100.0).round() as i64;
+    if v < 0 {
+        buf.push('-');
+    }
+    let a = v.unsigned_abs();
+    push_uint(buf, a / 100);
+    buf.push('.');
+    let c = a % 100;
+    buf.push((b'0' + (c / 10) as u8) as char);
+    buf.push((b'0' + (c % 10) as u8) as char);
 }
 
 /// Two decimals without the cost of float formatting (integer formatting is much cheaper).
