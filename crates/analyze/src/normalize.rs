@@ -205,6 +205,21 @@ impl Normalizer {
         let mut i = 0;
         while i < s.len() {
             let b = bytes[i];
+            if b >= 0x80 {
+                // Non-ASCII: only the full-width ＠ is special.
+                let Some(c) = s[i..].chars().next() else {
+                    break;
+                };
+                if c != '＠' {
+                    i += c.len_utf8();
+                    self.push_char(c, &mut st);
+                    continue;
+                }
+            } else if !matches!(b, b'<' | b'&' | b'h' | b'H' | b'w' | b'W' | b'@' | b'#') {
+                i += 1;
+                self.push_char(b as char, &mut st);
+                continue;
+            }
             if has_markup && b == b'<' {
                 if let Some(next) = self.markup(s, i, &mut st) {
                     i = next;
@@ -268,6 +283,19 @@ impl Normalizer {
     #[inline]
     fn push_char(&self, c: char, st: &mut State<'_>) {
         let u = c as u32;
+        if (0x4E00..=0x9FFF).contains(&u) {
+            // The common case: a CJK ideograph, folded through the dense table.
+            let f = self.dense[(u - DENSE_START) as usize];
+            let f = if f == 0 {
+                c
+            } else {
+                char::from_u32(f).unwrap_or(c)
+            };
+            st.out.han += 1;
+            st.out.text.push(f);
+            st.last_space = false;
+            return;
+        }
         if c.is_whitespace() || c.is_control() {
             st.space();
             return;

@@ -392,24 +392,29 @@ fn near_pair(
     within: usize,
     distinct: bool,
 ) -> Option<(u32, u32)> {
-    for x in hits.iter().filter(|h| a.contains(&h.term)) {
-        for y in hits.iter().filter(|h| b.contains(&h.term)) {
-            if distinct && x.term == y.term {
-                continue;
-            }
-            if std::ptr::eq(x, y) {
+    // Hits are in text order; a candidate pair is at most `within` characters (at most 4 bytes
+    // each) apart, so only hits in that byte window are compared.
+    let max_bytes = (within as u32 + 1) * 4;
+    for (i, x) in hits.iter().enumerate() {
+        if !a.contains(&x.term) {
+            continue;
+        }
+        let lo = hits[..i]
+            .iter()
+            .rposition(|h| h.end + max_bytes < x.start)
+            .map_or(0, |p| p + 1);
+        for y in hits[lo..]
+            .iter()
+            .take_while(|h| h.start <= x.end + max_bytes)
+        {
+            if std::ptr::eq(x, y) || !b.contains(&y.term) || (distinct && x.term == y.term) {
                 continue;
             }
             let (first, second) = if x.start <= y.start { (x, y) } else { (y, x) };
             let gap = if second.start <= first.end {
                 0
             } else {
-                let (s, e) = (first.end as usize, second.start as usize);
-                if e - s > within * 4 {
-                    // Even at one byte per character this is too far.
-                    continue;
-                }
-                text.get(s..e)
+                text.get(first.end as usize..second.start as usize)
                     .map(|g| g.chars().count())
                     .unwrap_or(usize::MAX)
             };
