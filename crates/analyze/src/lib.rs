@@ -357,6 +357,13 @@ pub struct Analyzer {
     pub(crate) max_pattern_len: u32,
 }
 
+// The daemon shares one analyzer between worker threads.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Analyzer>();
+    assert_send_sync::<SharedAnalyzer>();
+};
+
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analyzer")
