@@ -415,37 +415,37 @@ impl Analyzer {
                         let mut mine: Vec<&(u16, u32, f64, u32, bool)> =
                             cat_terms.iter().filter(|t| t.0 as usize == b).collect();
                         mine.sort_by(|x, y| (y.2 * y.3 as f64).total_cmp(&(x.2 * x.3 as f64)));
-                        let ev: Vec<String> = mine
-                            .iter()
-                            .take(MAX_TERMS_IN_REASON)
-                            .map(|t| {
-                                let w = &self.patterns[t.1 as usize].text;
-                                let mut e = format!("{w}({}", F2(t.2));
-                                if t.3 > 1 {
-                                    e.push_str(&format!("×{}", t.3));
-                                }
-                                if t.4 {
-                                    e.push_str(", 标题");
-                                }
-                                e.push(')');
-                                e
-                            })
-                            .collect();
-                        let runner = (0..cat_score.len())
+                        let mut ev = String::with_capacity(128);
+                        for t in mine.iter().take(MAX_TERMS_IN_REASON) {
+                            if !ev.is_empty() {
+                                ev.push_str(", ");
+                            }
+                            ev.push_str(&self.patterns[t.1 as usize].text);
+                            ev.push('(');
+                            push_f2(&mut ev, t.2);
+                            if t.3 > 1 {
+                                ev.push('×');
+                                push_uint(&mut ev, t.3 as u64);
+                            }
+                            if t.4 {
+                                ev.push_str(", 标题");
+                            }
+                            ev.push(')');
+                        }
+                        if let Some(i) = (0..cat_score.len())
                             .filter(|&i| i != b && cat_score[i] > 0.0)
                             .max_by(|x, y| cat_score[*x].total_cmp(&cat_score[*y]))
-                            .map(|i| {
-                                format!("; 次选 {} {}", self.taxonomy[i].name, F2(cat_score[i]))
-                            })
-                            .unwrap_or_default();
-                        a.reasons.push(
-                            Reason::new(
-                                "category",
-                                format!("lexicon:{}", self.taxonomy[b].name),
-                                format!("{}{runner}", ev.join(", ")),
-                            )
-                            .weighted(round3(cat_score[b])),
-                        );
+                        {
+                            ev.push_str("; 次选 ");
+                            ev.push_str(&self.taxonomy[i].name);
+                            ev.push(' ');
+                            push_f2(&mut ev, cat_score[i]);
+                        }
+                        let mut rule = String::with_capacity(40);
+                        rule.push_str("lexicon:");
+                        rule.push_str(&self.taxonomy[b].name);
+                        a.reasons
+                            .push(Reason::new("category", rule, ev).weighted(round3(cat_score[b])));
                         Some(b)
                     }
                     _ => None,
@@ -908,12 +908,21 @@ impl Analyzer {
                 .into_iter()
                 .take(MAX_TERMS_IN_REASON)
                 .map(|(v, pat, factor, neg)| {
-                    let mut e = format!("{}({}", self.patterns[pat as usize].text, F2(v));
+                    let mut e = String::with_capacity(32);
+                    e.push_str(&self.patterns[pat as usize].text);
+                    e.push('(');
+                    if v >= 0.0 {
+                        e.push('+');
+                    }
+                    push_f2(&mut e, v);
                     if factor != 1.0 {
-                        e.push_str(&format!(" ×{}", F2(factor)));
+                        e.push_str(" ×");
+                        push_f2(&mut e, factor);
                     }
                     if let Some((ns, ne)) = neg {
-                        e.push_str(&format!(" 被“{}”否定", &text[ns as usize..ne as usize]));
+                        e.push_str(" 被“");
+                        e.push_str(&text[ns as usize..ne as usize]);
+                        e.push_str("”否定");
                     }
                     e.push(')');
                     e
