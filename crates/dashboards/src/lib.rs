@@ -119,6 +119,66 @@ pub fn files(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
+/// Every metric name yuqing registers: the `"yuqing_…"` literals of the crates' sources that
+/// register metrics (`register_*!` calls), with the `_bucket`, `_sum` and `_count` series a
+/// histogram adds.
+pub fn registered_metrics() -> Result<std::collections::BTreeSet<String>, Error> {
+    let mut out = std::collections::BTreeSet::new();
+    let crates = repo_root().join("crates");
+    let mut stack = vec![crates.clone()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if p.is_dir() {
+                // Sources only: not tests, not this crate.
+                if name != "tests" && name != "target" && p != crates.join("dashboards") {
+                    stack.push(p);
+                }
+            } else if name.ends_with(".rs") {
+                let text = read(&p)?;
+                if !text.contains("register_") {
+                    continue;
+                }
+                for m in metric_names(&text) {
+                    for suffix in ["", "_bucket", "_sum", "_count"] {
+                        out.insert(format!("{m}{suffix}"));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The `yuqing_…` metric names a text (PromQL, SQL, Rust) mentions. Recording rules
+/// (`yuqing:…`) are not metric names and are left out.
+pub fn metric_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("yuqing_") {
+        let start = i + pos;
+        let boundary = start == 0 || {
+            let b = bytes[start - 1];
+            !(b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+        };
+        let len = text[start..]
+            .bytes()
+            .take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            .count();
+        if boundary && len > "yuqing_".len() {
+            out.insert(text[start..start + len].to_string());
+        }
+        i = start + len.max(1);
+    }
+    out
+}
+
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a helper process).
 pub fn free_port() -> Result<u16, Error> {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -139,6 +199,21 @@ mod tests {
             deploy("grafana").display()
         );
         assert!(repo_root().join("Cargo.toml").is_file());
+    }
+
+    #[test]
+    fn finds_metric_names() {
+        let names = metric_names(
+            "sum by (stage) (rate(yuqing_component_errors_total[5m])) / yuqing:stage_sent:rate5m + x_yuqing_no",
+        );
+        assert_eq!(
+            names.into_iter().collect::<Vec<_>>(),
+            ["yuqing_component_errors_total"]
+        );
+        let all = registered_metrics().unwrap();
+        assert!(all.contains("yuqing_collect_requests_total"));
+        assert!(all.contains("yuqing_component_processing_duration_seconds_bucket"));
+        assert!(!all.iter().any(|m| m.starts_with("yuqing_test")), "{all:?}");
     }
 
     #[test]
