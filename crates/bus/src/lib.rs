@@ -318,6 +318,16 @@ impl Consumer {
         }
     }
 
+    /// How full this consumer's in-process buffer is (0..1; 1 means producers are blocked);
+    /// `None` for Kafka, where lag is the measure.
+    pub fn fill(&self) -> Option<f64> {
+        match self {
+            Consumer::Memory(m) => Some(m.fill()),
+            #[cfg(feature = "kafka")]
+            Consumer::Kafka(_) => None,
+        }
+    }
+
     /// Records waiting in this consumer's buffer (in-process) or its lag (Kafka), where known.
     pub fn backlog(&self) -> Option<i64> {
         match self {

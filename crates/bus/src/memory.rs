@@ -110,6 +110,11 @@ impl MemoryConsumer {
     pub(crate) fn len(&self) -> usize {
         self.capacity - self.rx.capacity().min(self.capacity)
     }
+
+    /// Records waiting as a share of the capacity.
+    pub(crate) fn fill(&self) -> f64 {
+        self.len() as f64 / self.capacity as f64
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +137,7 @@ mod tests {
         assert!(blocked.is_err(), "a full channel must apply backpressure");
         let mut c = bus.consumer(Topic::Items).unwrap();
         assert_eq!(c.len(), 2);
+        assert_eq!(c.fill(), 1.0, "a full buffer reads 1");
         let bus2 = bus.clone();
         let h = tokio::spawn(async move { bus2.send(Topic::Items, "a", vec![3]).await });
         let got: Vec<u8> = [c.recv().await, c.recv().await, c.recv().await]

@@ -16,6 +16,24 @@ const VIEWER: &str = "workflow-viewer-token-0123";
 
 #[test]
 fn alert_to_closed_case_over_the_api() {
+    workflow("");
+}
+
+/// The same, with every stage talking over a real Kafka-protocol broker and state in PostgreSQL.
+#[test]
+fn alert_to_closed_case_over_kafka_and_postgres() {
+    let broker = yuqing_testkit::Broker::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(yuqing_testkit::PgDatabase::create());
+    let prefix = yuqing_testkit::unique("wf");
+    workflow(&format!(
+        "[bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\ntopic_prefix = \"{prefix}.\"\n\
+         group_prefix = \"{prefix}-\"\npartitions = 2\nsession_timeout = \"6s\"\n[store]\nurl = \"{}\"\n",
+        broker.bootstrap, db.url
+    ));
+}
+
+fn workflow(extra: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let cfg = dir.path().join("pipeline.toml");
@@ -24,10 +42,18 @@ fn alert_to_closed_case_over_the_api() {
         format!(
             "name = \"workflow\"\n[api]\ningest_tokens = [\"{INGEST}\"]\n\
              [[api.users]]\nname = \"值班员甲\"\ntoken = \"{DUTY}\"\nrole = \"duty_officer\"\n\
-             [[api.users]]\nname = \"观察员\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n"
+             [[api.users]]\nname = \"观察员\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n\
+             [[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"alerts.jsonl\"\n{extra}"
         ),
     )
     .unwrap();
+    let store_flag: Vec<String> = match extra.split("url = \"").nth(1) {
+        Some(rest) => vec![
+            "--store".into(),
+            rest.split('"').next().unwrap().to_string(),
+        ],
+        None => vec![],
+    };
     let d = Daemon::start(
         &[
             "run",
@@ -62,19 +88,33 @@ fn alert_to_closed_case_over_the_api() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
-    // `yuqing tail` shows the first alert.
-    let out = Command::new(bin())
-        .args([
-            "tail",
-            "--from-start",
-            "--limit",
-            "1",
-            "--json",
-            "--data-dir",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
+    // `yuqing tail` shows the first alert (it follows the store's alert log).
+    let out = wait_for(Duration::from_secs(60), "an alert to tail", || {
+        let mut child = Command::new(bin())
+            .args([
+                "tail",
+                "--from-start",
+                "--limit",
+                "1",
+                "--json",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .args(&store_flag)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `tail` follows until it has printed one alert; give it a few seconds.
+        for _ in 0..50 {
+            if let Ok(Some(_)) = child.try_wait() {
+                return child.wait_with_output().ok();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    });
     assert!(out.status.success());
     let first: Value =
         serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
@@ -90,6 +130,7 @@ fn alert_to_closed_case_over_the_api() {
             "--data-dir",
         ])
         .arg(&data)
+        .args(&store_flag)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a bad grade is a usage error");
@@ -188,6 +229,7 @@ fn alert_to_closed_case_over_the_api() {
     let out = Command::new(bin())
         .args(["case", "show", &id, "--data-dir"])
         .arg(&data)
+        .args(&store_flag)
         .output()
         .unwrap();
     assert!(
@@ -200,8 +242,15 @@ fn alert_to_closed_case_over_the_api() {
     let out = Command::new(bin())
         .args(["case", "accept", "no-such-case", "--data-dir"])
         .arg(&data)
+        .args(&store_flag)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // The routed delivery reached the sink.
+    let delivered = wait_for(Duration::from_secs(30), "a delivered alert", || {
+        let v = common::jsonl(&data.join("alerts.jsonl"));
+        (!v.is_empty()).then_some(v)
+    });
+    assert!(delivered.iter().any(|a| a["alert_id"] == first["alert_id"]));
     assert!(d.terminate().success());
 }

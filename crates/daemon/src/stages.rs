@@ -54,6 +54,13 @@ async fn next_batch(
             _ = token.cancelled() => return Some(Vec::new()),
         }
     };
+    // The buffer as the stage finds it when work arrives (before taking a batch out).
+    if let Some(b) = consumer.backlog() {
+        telemetry::BUFFER.with_label_values(&[stage]).set(b);
+    }
+    if let Some(f) = consumer.fill() {
+        telemetry::BUFFER_FILL.with_label_values(&[stage]).set(f);
+    }
     let mut batch = vec![first];
     let deadline = tokio::time::Instant::now() + Duration::from_millis(5);
     while batch.len() < BATCH {
@@ -61,9 +68,6 @@ async fn next_batch(
             Ok(Some(Ok(m))) => batch.push(m),
             _ => break,
         }
-    }
-    if let Some(b) = consumer.backlog() {
-        telemetry::BUFFER.with_label_values(&[stage]).set(b);
     }
     Some(batch)
 }
