@@ -2,7 +2,7 @@
 //! every configuration, `promtool check rules` on every rule file, `promtool test rules` on the
 //! unit tests of the alerting rules. Also: every rule is documented and labelled, and every
 //! metric a rule reads is one yuqing registers.
-#![allow(clippy::print_stdout)] // The test says which configuration it checked in a roundabout way.
+#![allow(clippy::print_stdout)] // Says which configuration was checked with static targets.
 
 use std::collections::BTreeSet;
 use std::path::Path;
