@@ -21,7 +21,10 @@ use std::collections::{BTreeMap, HashMap};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let hours: i64 = args.iter().find_map(|s| s.parse().ok()).unwrap_or(24);
-    let save = args.iter().position(|a| a == "--save-judged").and_then(|i| args.get(i + 1));
+    let save = args
+        .iter()
+        .position(|a| a == "--save-judged")
+        .and_then(|i| args.get(i + 1));
     let start = yuqing_demo::default_start();
     let world = yuqing_demo::DemoWorld::bundled()?.with_start(start);
     let items = world.items_at(start + chrono::Duration::hours(hours));
@@ -47,9 +50,20 @@ fn main() -> anyhow::Result<()> {
     for j in &out.scored {
         let ev = j.analysis.event_id.clone().unwrap_or_default();
         *event_size.entry(ev.clone()).or_default() += 1;
-        let inc = j.item.extra.get("demo_incident").and_then(|v| v.as_str()).unwrap_or("(background)");
-        *by_incident.entry(inc.to_string()).or_default().entry(ev).or_default() += 1;
-        let f = first_post.entry(inc.to_string()).or_insert(j.item.observed_at);
+        let inc = j
+            .item
+            .extra
+            .get("demo_incident")
+            .and_then(|v| v.as_str())
+            .unwrap_or("(background)");
+        *by_incident
+            .entry(inc.to_string())
+            .or_default()
+            .entry(ev)
+            .or_default() += 1;
+        let f = first_post
+            .entry(inc.to_string())
+            .or_insert(j.item.observed_at);
         *f = (*f).min(j.item.observed_at);
     }
     let mut first_alert: HashMap<String, &yuqing_core::Alert> = HashMap::new();
@@ -58,15 +72,26 @@ fn main() -> anyhow::Result<()> {
     }
     println!("replayed {n} items of {hours} simulated hours in {secs:.1}s ({:.0} items/s); {} events, {} alerts",
         n as f64 / secs, event_size.len(), out.alerts.len());
-    println!("{:<28} {:>6} {:>7} {:>13} {:>7}  first alert", "incident", "items", "events", "completeness", "purity");
+    println!(
+        "{:<28} {:>6} {:>7} {:>13} {:>7}  first alert",
+        "incident", "items", "events", "completeness", "purity"
+    );
     for (inc, evs) in &by_incident {
         let total: usize = evs.values().sum();
-        let (best, best_n) = evs.iter().max_by_key(|(_, c)| **c).map(|(e, c)| (e.clone(), *c)).unwrap_or_default();
+        let (best, best_n) = evs
+            .iter()
+            .max_by_key(|(_, c)| **c)
+            .map(|(e, c)| (e.clone(), *c))
+            .unwrap_or_default();
         let purity = best_n as f64 / *event_size.get(&best).unwrap_or(&1) as f64;
         let alerted: Vec<_> = evs.keys().filter_map(|e| first_alert.get(e)).collect();
         let first = alerted.iter().min_by_key(|a| a.at).map(|a| {
             let delay = (a.at - first_post[inc]).num_minutes();
-            format!("{} after {delay} min ({} events alerted)", a.grade, alerted.len())
+            format!(
+                "{} after {delay} min ({} events alerted)",
+                a.grade,
+                alerted.len()
+            )
         });
         println!(
             "{inc:<28} {total:>6} {:>7} {:>12.0}% {:>6.0}%  {}",
@@ -80,7 +105,12 @@ fn main() -> anyhow::Result<()> {
         let mut labels: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
         for j in &out.scored {
             let ev = j.analysis.event_id.as_deref().unwrap_or_default();
-            let inc = j.item.extra.get("demo_incident").and_then(|v| v.as_str()).unwrap_or("(background)");
+            let inc = j
+                .item
+                .extra
+                .get("demo_incident")
+                .and_then(|v| v.as_str())
+                .unwrap_or("(background)");
             *labels.entry(ev).or_default().entry(inc).or_default() += 1;
         }
         let mut alerted: Vec<&yuqing_core::Alert> = first_alert.values().copied().collect();
@@ -88,7 +118,11 @@ fn main() -> anyhow::Result<()> {
         println!("alerted events (first alert each):");
         for a in alerted {
             let l = &labels[a.event_id.as_str()];
-            let (inc, n) = l.iter().max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0))).map(|(i, n)| (*i, *n)).unwrap_or_default();
+            let (inc, n) = l
+                .iter()
+                .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0)))
+                .map(|(i, n)| (*i, *n))
+                .unwrap_or_default();
             let total: usize = l.values().sum();
             println!(
                 "  {} {:<24} {n:>6}/{total:<6} {} {} {} | {}",

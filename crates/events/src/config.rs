@@ -34,12 +34,19 @@ pub struct EventsConfig {
     /// Texts with fewer distinct characters than this (after normalisation) never merge as
     /// near-duplicates: "哈哈哈哈" or "转发微博" say nothing about which incident they belong to.
     pub near_duplicate_min_chars: usize,
-    /// A post joins an event by keywords only if it shares at least this many of its keywords with
-    /// the event's keyword profile.
+    /// A post joins an event by its profile only if it shares at least this many keywords or
+    /// hashtags with it (place, topics and category add evidence but never suffice alone).
     pub min_shared_keywords: usize,
-    /// ...and the shared keywords carry at least this share (0–1) of the post's keyword weight
-    /// (keywords weighted by rarity over recent items, so "网友" counts for little).
-    pub keyword_threshold: f64,
+    /// Evidence (in nats: the sum over shared features of the log ratio of how likely a post of
+    /// the event is to carry the feature to how likely an unrelated event is to hold it) a post
+    /// needs to join an event by its profile. 5 means the shared features are about 150 times
+    /// likelier under "same incident" than under "another event".
+    pub match_threshold: f64,
+    /// The evidence a post needs grows by one nat for every this much time the event has been
+    /// quiet (no post, repost or comment), so an old event takes in a newcomer only on stronger
+    /// evidence.
+    #[serde(with = "humantime_serde")]
+    pub match_decay: Duration,
     /// The stage becomes 消退 (Fading) once the velocity has dropped to this fraction (0–1) of the
     /// wave's peak velocity, one hour or more after that peak.
     pub fade_ratio: f64,
@@ -64,8 +71,9 @@ impl Default for EventsConfig {
             merge_window: Duration::from_secs(24 * 3600),
             near_duplicate_similarity: 0.5,
             near_duplicate_min_chars: 8,
-            min_shared_keywords: 2,
-            keyword_threshold: 0.5,
+            min_shared_keywords: 1,
+            match_threshold: 6.0,
+            match_decay: Duration::from_secs(6 * 3600),
             fade_ratio: 0.2,
             flare_ratio: 0.5,
             min_peak_velocity: 20.0,
@@ -100,8 +108,11 @@ impl EventsConfig {
         if self.min_shared_keywords == 0 {
             problems.at(path, "min_shared_keywords", "must be at least 1");
         }
-        if !(self.keyword_threshold > 0.0 && self.keyword_threshold <= 1.0) {
-            problems.at(path, "keyword_threshold", "must be in (0, 1]");
+        if !(self.match_threshold.is_finite() && self.match_threshold >= 1.0) {
+            problems.at(path, "match_threshold", "must be a number of at least 1");
+        }
+        if self.match_decay < Duration::from_secs(600) {
+            problems.at(path, "match_decay", "must be at least 10m");
         }
         if !(self.fade_ratio > 0.0 && self.fade_ratio < 1.0) {
             problems.at(path, "fade_ratio", "must be in (0, 1)");
@@ -139,7 +150,8 @@ mod tests {
         let cfg = EventsConfig {
             quiet_after: Duration::from_secs(60),
             near_duplicate_similarity: 0.1,
-            keyword_threshold: 1.5,
+            match_threshold: 0.5,
+            match_decay: Duration::from_secs(60),
             fade_ratio: 0.6,
             flare_ratio: 0.5,
             max_open_events: 1,
@@ -151,7 +163,8 @@ mod tests {
         for key in [
             "events.quiet_after: must be at least 1h",
             "events.near_duplicate_similarity",
-            "events.keyword_threshold",
+            "events.match_threshold",
+            "events.match_decay: must be at least 10m",
             "events.flare_ratio: must be greater than fade_ratio",
             "events.max_open_events",
         ] {

@@ -45,6 +45,7 @@ mod config;
 mod error;
 pub mod forecast;
 mod hash;
+mod matching;
 pub mod metrics;
 pub mod spread;
 pub mod synthetic;

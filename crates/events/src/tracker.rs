@@ -12,6 +12,7 @@ use crate::config::EventsConfig;
 use crate::error::EventsError;
 use crate::forecast::{outlook, HORIZON_SECS};
 use crate::hash::{item_key, mix64, word_key, IdMap};
+use crate::matching::{evidence, hashtags, places_compatible, share, Posting, TAGS_PER_ITEM};
 use crate::metrics::{self, H};
 use crate::spread::{
     Bins, Curve, CurveRules, FadeCause, HawkesParams, Intensity, Kernel, Kind, ALL_KINDS,
@@ -22,12 +23,16 @@ use crate::text::{
 };
 
 /// The checkpoint format [`EventTracker::export`] writes.
-pub const CHECKPOINT_FORMAT: u32 = 1;
+pub const CHECKPOINT_FORMAT: u32 = 2;
 
+/// Keywords an event profile holds at first; more as the event grows (see [`kw_cap`]).
 const KW_PROFILE: usize = 16;
+/// Keywords an event profile holds at most.
+const KW_PROFILE_MAX: usize = 48;
 const KW_OUT: usize = 8;
 const KW_PER_ITEM: usize = 12;
-const POSTING_CAP: usize = 32;
+/// Hashtags an event profile holds.
+const TAGS_PROFILE: usize = 8;
 const BUCKET_CAP: usize = 32;
 const FPS_PER_EVENT: usize = 8;
 const TALLY_CAP: usize = 8;
@@ -36,23 +41,39 @@ const SOURCES_CAP: usize = 512;
 const ACCOUNTS_CAP: usize = 2048;
 const EVIDENCE_RECENT: usize = 4;
 const PENDING_CAP: usize = 10_000;
-/// Time constant (seconds) of the decayed keyword document frequencies.
-const DF_TAU: f64 = 6.0 * 3600.0;
-/// Pseudo-documents added to the count of recent posts in the rarity weight, so that the first
-/// posts after a start do not make every keyword look common.
-const IDF_PRIOR_DOCS: f64 = 20.0;
-/// Below this many (decayed) recent posts every keyword counts as rare.
-const DF_WARMUP: f64 = 50.0;
-/// Keywords in more than this share of recent posts do not propose candidates.
-const DF_COMMON: f64 = 0.05;
+/// Pseudo-events added to the count of open events in the evidence of a shared feature, so that
+/// the first minutes after a start (few open events) do not make every feature look specific.
+const PRIOR_EVENTS: f64 = 20.0;
+/// Candidate events scored per post at most (those proposed by the most features).
+const MAX_CANDIDATES: usize = 24;
+/// Hashtags are chosen by the poster to name the matter: they weigh this much more than a
+/// keyword extracted from the text.
+const TAG_FACTOR: f64 = 1.5;
+/// A category is a coarse label from a classifier: it weighs this much of a keyword.
+const CATEGORY_FACTOR: f64 = 0.5;
+/// A place that contains the event's place (its city for a county) weighs this much of the
+/// event's own place.
+const CONTAINING_PLACE_FACTOR: f64 = 0.5;
 
 const KIND_KEYWORD: u64 = 1;
 const KIND_SOURCE: u64 = 2;
 const KIND_AUTHOR: u64 = 3;
 const KIND_EVENT: u64 = 4;
+const KIND_TAG: u64 = 5;
+const KIND_PLACE: u64 = 6;
+const KIND_TOPIC: u64 = 7;
+const KIND_CATEGORY: u64 = 8;
+const KIND_URL: u64 = 9;
 
 const SEEN: u8 = 1;
 const CHILD: u8 = 2;
+
+/// How many keywords the profile of an event with `posts` posts holds: 16, plus 4 for every
+/// doubling of its posts, up to 48 — a large incident is told in many words.
+fn kw_cap(posts: u32) -> usize {
+    let doublings = (32 - (posts.max(1)).leading_zeros()) as usize - 1;
+    (KW_PROFILE + 4 * doublings).min(KW_PROFILE_MAX)
+}
 
 /// How an item joined its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +84,8 @@ pub enum Merge {
     Thread,
     /// Its text is a near-duplicate of a post in the event.
     NearDuplicate,
-    /// It shares enough keywords (and no conflicting place) with the event.
+    /// It matches the event's profile: enough evidence from shared rare keywords, hashtags, place,
+    /// sensitivity topics and category, in a compatible place, recently enough.
     Keywords,
     /// It was seen before: a re-observation with new counts.
     Reobserved,
@@ -129,29 +151,6 @@ struct FpEntry {
     idx: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-struct Decayed {
-    #[serde(with = "crate::bits::f64")]
-    v: f64,
-    #[serde(with = "crate::bits::f64")]
-    t: f64,
-}
-
-impl Decayed {
-    fn at(&self, now: f64) -> f64 {
-        self.v * (-((now - self.t).max(0.0)) / DF_TAU).exp()
-    }
-
-    fn bump(&mut self, now: f64) {
-        if now >= self.t {
-            self.v = self.at(now) + 1.0;
-            self.t = now;
-        } else {
-            self.v += (-(self.t - now) / DF_TAU).exp();
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Kw {
     h: u64,
@@ -168,26 +167,33 @@ struct Tally {
     n: u32,
 }
 
-fn tally(list: &mut Vec<Tally>, name: &str, code: Option<&str>) {
+/// Counts `name` in a bounded tally; returns whether the name is new to the tally and the name it
+/// displaced, if any (so that the inverted index can follow).
+fn tally(list: &mut Vec<Tally>, name: &str, code: Option<&str>) -> (bool, Option<String>) {
     if name.trim().is_empty() {
-        return;
+        return (false, None);
     }
     if let Some(t) = list.iter_mut().find(|t| t.name == name) {
         t.n = t.n.saturating_add(1);
         if t.code.is_none() {
             t.code = code.map(str::to_string);
         }
+        (false, None)
     } else if list.len() < TALLY_CAP {
         list.push(Tally {
             name: name.to_string(),
             code: code.map(str::to_string),
             n: 1,
         });
+        (true, None)
     } else if let Some(min) = list.iter_mut().min_by_key(|t| t.n) {
         // Space-saving: the newcomer inherits the smallest count.
-        min.name = name.to_string();
+        let gone = std::mem::replace(&mut min.name, name.to_string());
         min.code = code.map(str::to_string);
         min.n = min.n.saturating_add(1);
+        (true, Some(gone))
+    } else {
+        (false, None)
     }
 }
 
@@ -220,7 +226,12 @@ struct EventState {
     #[serde(with = "crate::bits::f64")]
     sentiment_sum: f64,
     sentiment_n: u64,
+    /// Posts (not reposts or comments) described in the profile below.
+    posts: u32,
+    /// Keywords of the posts, with the number of posts that said each.
     keywords: Vec<Kw>,
+    /// Hashtags of the posts, likewise.
+    tags: Vec<Kw>,
     regions: Vec<Tally>,
     categories: Vec<Tally>,
     departments: Vec<Tally>,
@@ -229,6 +240,8 @@ struct EventState {
     #[serde(with = "crate::bits::f64")]
     response_sensitivity: f64,
     topics: Vec<String>,
+    /// Posts that carried each of `topics`.
+    topic_n: Vec<u32>,
     evidence_first: String,
     evidence_recent: Vec<String>,
     sigs: Vec<Signature>,
@@ -341,15 +354,41 @@ fn headline(item: &Item) -> String {
     }
 }
 
-/// Do two places (names and administrative codes) allow one incident?
-fn places_compatible(a: (&str, Option<&str>), b: (&str, Option<&str>)) -> bool {
-    if let (Some(ca), Some(cb)) = (a.1, b.1) {
-        let ca = ca.trim_end_matches('0');
-        let cb = cb.trim_end_matches('0');
-        return ca.starts_with(cb) || cb.starts_with(ca);
+/// The place an item names: its key in the index, its name and its administrative code.
+#[derive(Debug, Clone)]
+struct Place {
+    key: u64,
+    name: String,
+    code: Option<String>,
+}
+
+/// What a post says that can tie it to an event.
+#[derive(Debug, Default)]
+struct Features {
+    keywords: Vec<(u64, String)>,
+    tags: Vec<(u64, String)>,
+    place: Option<Place>,
+    topics: Vec<(u64, String)>,
+    category: Option<(u64, String)>,
+}
+
+impl Features {
+    /// Keys of the features that may propose candidate events.
+    fn proposers(&self) -> impl Iterator<Item = u64> + '_ {
+        self.keywords
+            .iter()
+            .chain(&self.tags)
+            .map(|k| k.0)
+            .chain(self.place.as_ref().map(|p| p.key))
+            .chain(self.topics.iter().map(|t| t.0))
     }
-    let (na, nb) = (a.0.trim(), b.0.trim());
-    na.is_empty() || nb.is_empty() || na.contains(nb) || nb.contains(na)
+}
+
+/// A normalised URL key: without the fragment and a trailing slash.
+fn url_key(url: &str) -> Option<u64> {
+    let u = url.trim();
+    let u = u.split('#').next().unwrap_or(u).trim_end_matches('/');
+    (!u.is_empty()).then(|| word_key(KIND_URL, u))
 }
 
 /// Tracks open events; one per analyze stage.
@@ -368,11 +407,15 @@ pub struct EventTracker {
     refs: IdMap<Ref>,
     ids: IdMap<u32>,
     lsh: IdMap<Vec<FpEntry>>,
-    postings: IdMap<Vec<u32>>,
-    df: IdMap<Decayed>,
-    docs: Decayed,
+    /// The inverted index: profile feature → the open events holding it.
+    postings: IdMap<Posting>,
+    /// Page URLs of posts (and of the first comment of a thread whose post is unseen) → event, so
+    /// that comments collected from a separate source join the article they are about.
+    urls: IdMap<u32>,
     pending: Vec<Event>,
     scratch: Vec<char>,
+    /// Candidate events of the post being matched (reused).
+    cands: Vec<u32>,
     /// Light children held by all events.
     children: usize,
 }
@@ -385,9 +428,8 @@ struct Checkpoint {
     free: Vec<u32>,
     refs: Vec<(u64, Ref)>,
     lsh: Vec<(u64, Vec<FpEntry>)>,
-    postings: Vec<(u64, Vec<u32>)>,
-    df: Vec<(u64, Decayed)>,
-    docs: Decayed,
+    postings: Vec<(u64, Posting)>,
+    urls: Vec<(u64, u32)>,
     pending: Vec<Event>,
 }
 
@@ -433,10 +475,10 @@ impl EventTracker {
             ids: IdMap::default(),
             lsh: IdMap::default(),
             postings: IdMap::default(),
-            df: IdMap::default(),
-            docs: Decayed { v: 0.0, t: 0.0 },
+            urls: IdMap::default(),
             pending: Vec::new(),
             scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
+            cands: Vec::new(),
             children: 0,
         }
     }
@@ -478,8 +520,9 @@ impl EventTracker {
             + table(self.refs.capacity(), 8 + size_of::<Ref>())
             + table(self.ids.capacity(), 12)
             + table(self.lsh.capacity(), 8 + size_of::<Vec<FpEntry>>())
-            + table(self.postings.capacity(), 8 + size_of::<Vec<u32>>())
-            + table(self.df.capacity(), 8 + size_of::<Decayed>());
+            + table(self.postings.capacity(), 8 + size_of::<Posting>())
+            + table(self.urls.capacity(), 12)
+            + self.cands.capacity() * 4;
         n += self
             .lsh
             .values()
@@ -488,7 +531,7 @@ impl EventTracker {
         n += self
             .postings
             .values()
-            .map(|v| v.capacity() * 4)
+            .map(|v| v.slots.capacity() * 4)
             .sum::<usize>();
         for e in self.slots.iter().flatten() {
             n += e.id.capacity() + e.title.capacity() + e.first_source.capacity();
@@ -497,8 +540,10 @@ impl EventTracker {
             n += e
                 .keywords
                 .iter()
+                .chain(&e.tags)
                 .map(|k| size_of::<Kw>() + k.word.capacity())
                 .sum::<usize>();
+            n += e.topic_n.capacity() * 4;
             for t in [&e.regions, &e.categories, &e.departments, &e.handling] {
                 n += t
                     .iter()
@@ -599,13 +644,12 @@ impl EventTracker {
                 }
             }
         }
-        let keywords = self.item_keywords(analysis);
-        let region = analysis
-            .region
-            .as_deref()
-            .or(item.region.as_deref())
-            .unwrap_or("");
-        let region_code = analysis.region_code.as_deref();
+        let features = if child.is_none() {
+            self.features(item, analysis)
+        } else {
+            Features::default()
+        };
+        let url = item.url.as_deref().and_then(url_key);
 
         // 1. Threads: the item's own key was announced by a child, or its root is known.
         let mut how = Merge::New;
@@ -637,23 +681,33 @@ impl EventTracker {
                 }
             }
         }
+        // The same page: comments collected by another source than their article carry the
+        // article's URL.
+        if slot.is_none() {
+            if let Some(s) = url
+                .and_then(|u| self.urls.get(&u).copied())
+                .filter(|s| self.is_live(*s))
+            {
+                slot = Some(s);
+                how = Merge::Thread;
+                evidence = format!("同一页面的评论与原文（{}）", self.slot(s).id);
+            }
+        }
         // 2. Near-duplicate text (posts only: comments say little about the incident).
         if let (None, None, Some(sig)) = (slot, child, sig.as_ref()) {
-            if let Some((s, j)) = self.near_duplicate(sig, t) {
+            if let Some((s, j)) = self.near_duplicate(sig, features.place.as_ref(), t) {
                 slot = Some(s);
                 how = Merge::NearDuplicate;
                 evidence = format!("文本近似重复（相似度 {j:.2}，与 {}）", self.slot(s).id);
             }
         }
-        // 3. Shared keywords, place and topics.
-        if slot.is_none() && child.is_none() && !keywords.is_empty() {
-            if let Some((s, score, shared)) =
-                self.by_keywords(&keywords, (region, region_code), &analysis.topics, t)
-            {
+        // 3. The event profiles: shared rare keywords, hashtags, place, topics and category.
+        if slot.is_none() && child.is_none() {
+            if let Some((s, score, shared)) = self.by_profile(&features, t) {
                 slot = Some(s);
                 how = Merge::Keywords;
                 evidence = format!(
-                    "共享关键词 {}（得分 {score:.2}，与 {}）",
+                    "共享 {}（证据 {score:.1}，与 {}）",
                     shared.join("、"),
                     self.slot(s).id
                 );
@@ -703,8 +757,10 @@ impl EventTracker {
             }
         }
         let mut thread_delta = [0u64; 4];
+        let mut thread_fresh = false;
         if let (Some(kind), Some(tk)) = (child, thread_key) {
             let fresh = !self.refs.contains_key(&tk);
+            thread_fresh = fresh;
             let tr = self
                 .refs
                 .entry(tk)
@@ -722,6 +778,14 @@ impl EventTracker {
             }
             if fresh {
                 self.slot_mut(slot).keys.push(tk);
+            }
+        }
+        // Posts register their page; a comment only when its thread is new (its post unseen),
+        // so that the post, arriving later from another source, finds it.
+        if let Some(u) = url.filter(|_| child.is_none() || thread_fresh) {
+            if let std::collections::hash_map::Entry::Vacant(v) = self.urls.entry(u) {
+                v.insert(slot);
+                self.slot_mut(slot).keys.push(u);
             }
         }
 
@@ -756,9 +820,8 @@ impl EventTracker {
             item,
             analysis,
             child.is_some(),
-            &keywords,
+            &features,
             if child.is_none() { sig } else { None },
-            t,
         );
 
         match how {
@@ -793,30 +856,78 @@ impl EventTracker {
         self.slots[slot as usize].as_mut().expect("slot is live")
     }
 
-    fn item_keywords(&self, analysis: &Analysis) -> Vec<(u64, String)> {
-        let mut out: Vec<(u64, String)> =
-            Vec::with_capacity(analysis.keywords.len().min(KW_PER_ITEM));
+    /// The features of a post: its keywords, hashtags, place, topics and category.
+    fn features(&self, item: &Item, analysis: &Analysis) -> Features {
+        let mut f = Features {
+            keywords: Vec::with_capacity(analysis.keywords.len().min(KW_PER_ITEM)),
+            ..Features::default()
+        };
         for k in &analysis.keywords {
             let k = k.trim();
             if k.is_empty() || k.len() > 64 {
                 continue;
             }
             let h = word_key(KIND_KEYWORD, k);
-            if !out.iter().any(|(x, _)| *x == h) {
-                out.push((h, k.to_string()));
-                if out.len() == KW_PER_ITEM {
+            if !f.keywords.iter().any(|(x, _)| *x == h) {
+                f.keywords.push((h, k.to_string()));
+                if f.keywords.len() == KW_PER_ITEM {
                     break;
                 }
             }
         }
-        out
+        let mut tags = Vec::new();
+        if let Some(title) = &item.title {
+            hashtags(title, &mut tags);
+        }
+        hashtags(&item.text, &mut tags);
+        tags.truncate(TAGS_PER_ITEM);
+        f.tags = tags
+            .into_iter()
+            .map(|t| (word_key(KIND_TAG, &t), t))
+            .collect();
+        let name = analysis
+            .region
+            .as_deref()
+            .or(item.region.as_deref())
+            .map(str::trim)
+            .unwrap_or("");
+        if !name.is_empty() {
+            f.place = Some(Place {
+                key: word_key(KIND_PLACE, name),
+                name: name.to_string(),
+                code: analysis.region_code.clone(),
+            });
+        }
+        for topic in &analysis.topics {
+            let h = word_key(KIND_TOPIC, topic);
+            if !topic.trim().is_empty() && !f.topics.iter().any(|(x, _)| *x == h) {
+                f.topics.push((h, topic.clone()));
+            }
+        }
+        f.category = analysis
+            .category
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .map(|c| (word_key(KIND_CATEGORY, c), c.to_string()));
+        f
     }
 
     fn in_window(&self, ev: &EventState, t: f64) -> bool {
         t - ev.latest_secs() <= self.cfg.merge_window.as_secs_f64()
     }
 
-    fn near_duplicate(&self, sig: &Signature, t: f64) -> Option<(u32, f64)> {
+    /// True when the post's place and the event's (dominant) place are two different places,
+    /// neither inside the other.
+    fn place_conflict(place: Option<&Place>, ev: &EventState) -> bool {
+        match (place, top(&ev.regions)) {
+            (Some(p), Some(r)) => {
+                !places_compatible((&p.name, p.code.as_deref()), (&r.name, r.code.as_deref()))
+            }
+            _ => false,
+        }
+    }
+
+    fn near_duplicate(&self, sig: &Signature, place: Option<&Place>, t: f64) -> Option<(u32, f64)> {
         let min = self.cfg.near_duplicate_similarity;
         let mut best: Option<(u32, f64, f64)> = None;
         for bk in lsh_keys(sig) {
@@ -832,7 +943,7 @@ impl EventTracker {
                     continue;
                 };
                 let j = similarity(sig, other);
-                if j < min || !self.in_window(ev, t) {
+                if j < min || !self.in_window(ev, t) || Self::place_conflict(place, ev) {
                     continue;
                 }
                 let first = ev.first_secs();
@@ -848,74 +959,135 @@ impl EventTracker {
         best.map(|(s, j, _)| (s, j))
     }
 
-    fn idf(&self, h: u64, t: f64) -> (f64, bool) {
-        let docs = self.docs.at(t);
-        let df = self.df.get(&h).map_or(0.0, |d| d.at(t));
-        let common = docs >= DF_WARMUP && df / docs > DF_COMMON;
-        (
-            ((docs + IDF_PRIOR_DOCS) / (df + 1.0)).ln().max(0.05),
-            common,
-        )
+    /// Open events whose profile holds `h`.
+    fn held_by(&self, h: u64) -> u32 {
+        self.postings.get(&h).map_or(0, |p| p.n)
     }
 
-    fn by_keywords(
-        &self,
-        keywords: &[(u64, String)],
-        place: (&str, Option<&str>),
-        topics: &[String],
-        t: f64,
-    ) -> Option<(u32, f64, Vec<String>)> {
-        let weights: Vec<(f64, bool)> = keywords.iter().map(|(h, _)| self.idf(*h, t)).collect();
-        let total: f64 = weights.iter().map(|w| w.0).sum();
-        if total <= 0.0 {
+    /// The open event whose profile best matches the post, with the evidence (nats, after the
+    /// time penalty) and the shared features in words; `None` below the threshold.
+    fn by_profile(&mut self, f: &Features, t: f64) -> Option<(u32, f64, Vec<String>)> {
+        if f.keywords.is_empty() && f.tags.is_empty() {
             return None;
         }
-        let mut cands: Vec<u32> = Vec::new();
-        for ((h, _), (_, common)) in keywords.iter().zip(&weights) {
-            if *common {
-                continue;
-            }
-            if let Some(list) = self.postings.get(h) {
-                for &s in list {
-                    if !cands.contains(&s) {
-                        cands.push(s);
-                    }
+        // Candidates: events named by the posting lists of the post's specific features, those
+        // proposed by the most features first.
+        let mut cands = std::mem::take(&mut self.cands);
+        cands.clear();
+        for h in f.proposers() {
+            if let Some(p) = self.postings.get(&h) {
+                if !p.common() {
+                    cands.extend_from_slice(&p.slots);
                 }
             }
         }
+        cands.sort_unstable();
+        let mut ranked: Vec<(u32, u32)> = Vec::new();
+        for s in cands.iter().copied() {
+            match ranked.last_mut() {
+                Some((last, n)) if *last == s => *n += 1,
+                _ => ranked.push((s, 1)),
+            }
+        }
+        self.cands = cands;
+        if ranked.len() > MAX_CANDIDATES {
+            ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            ranked.truncate(MAX_CANDIDATES);
+        }
+
+        let events = self.live as f64;
+        let tau = self.cfg.match_decay.as_secs_f64().max(1.0);
         let mut best: Option<(u32, f64, f64, Vec<String>)> = None;
-        for s in cands {
+        for (s, _) in ranked {
             if !self.is_live(s) {
                 continue;
             }
             let ev = self.slot(s);
-            if !self.in_window(ev, t) {
+            if !self.in_window(ev, t) || Self::place_conflict(f.place.as_ref(), ev) {
                 continue;
             }
-            let mut shared = Vec::new();
-            let mut w = 0.0;
-            for ((h, word), (idf, _)) in keywords.iter().zip(&weights) {
-                if ev.keywords.iter().any(|k| k.h == *h) {
-                    shared.push(word.clone());
-                    w += idf;
-                }
-            }
-            if shared.len() < self.cfg.min_shared_keywords {
-                continue;
-            }
-            let mut score = w / total;
-            if let Some(r) = top(&ev.regions) {
-                if !place.0.is_empty() || place.1.is_some() {
-                    if !places_compatible(place, (&r.name, r.code.as_deref())) {
-                        continue;
+            let mut score = 0.0;
+            let mut content = 0usize;
+            let mut shared: Vec<String> = Vec::new();
+            for (h, word) in &f.keywords {
+                if let Some(k) = ev.keywords.iter().find(|k| k.h == *h) {
+                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    if e > 0.0 {
+                        score += e;
+                        content += 1;
+                        shared.push(word.clone());
                     }
-                    score += 0.15;
                 }
             }
-            if topics.iter().any(|x| ev.topics.contains(x)) {
-                score += 0.1;
+            for (h, tag) in &f.tags {
+                if let Some(k) = ev.tags.iter().find(|k| k.h == *h) {
+                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    if e > 0.0 {
+                        score += TAG_FACTOR * e;
+                        content += 1;
+                        shared.push(format!("#{tag}#"));
+                    }
+                }
             }
-            if score < self.cfg.keyword_threshold {
+            if content < self.cfg.min_shared_keywords {
+                continue;
+            }
+            if let Some(p) = &f.place {
+                if let Some(r) = ev.regions.iter().find(|r| r.name == p.name) {
+                    let e = evidence(
+                        share(f64::from(r.n), ev.posts),
+                        self.held_by(p.key),
+                        events,
+                        PRIOR_EVENTS,
+                    );
+                    if e > 0.0 {
+                        score += e;
+                        shared.push(format!("地点 {}", p.name));
+                    }
+                } else if let Some(r) = top(&ev.regions) {
+                    // Compatible (no conflict above) but not the same: the post names a place
+                    // that contains the event's, or one inside it.
+                    let e = evidence(
+                        share(f64::from(r.n), ev.posts),
+                        self.held_by(word_key(KIND_PLACE, &r.name)),
+                        events,
+                        PRIOR_EVENTS,
+                    );
+                    if e > 0.0 {
+                        score += CONTAINING_PLACE_FACTOR * e;
+                        shared.push(format!("地点 {}⊃{}", p.name, r.name));
+                    }
+                }
+            }
+            for (h, topic) in &f.topics {
+                if let Some(i) = ev.topics.iter().position(|x| x == topic) {
+                    let n = ev.topic_n.get(i).copied().unwrap_or(0);
+                    let e = evidence(
+                        share(f64::from(n), ev.posts),
+                        self.held_by(*h),
+                        events,
+                        PRIOR_EVENTS,
+                    );
+                    if e > 0.0 {
+                        score += e;
+                        shared.push(format!("话题 {topic}"));
+                    }
+                }
+            }
+            if let Some((h, cat)) = &f.category {
+                if let Some(c) = ev.categories.iter().find(|c| &c.name == cat) {
+                    let e = evidence(
+                        share(f64::from(c.n), ev.posts),
+                        self.held_by(*h),
+                        events,
+                        PRIOR_EVENTS,
+                    );
+                    score += CATEGORY_FACTOR * e;
+                }
+            }
+            // The longer the event has been quiet, the more evidence a newcomer needs.
+            score -= (t - ev.latest_secs()).max(0.0) / tau;
+            if score < self.cfg.match_threshold {
                 continue;
             }
             let first = ev.first_secs();
@@ -957,7 +1129,9 @@ impl EventTracker {
             sensitivity: 0.0,
             sentiment_sum: 0.0,
             sentiment_n: 0,
+            posts: 0,
             keywords: Vec::new(),
+            tags: Vec::new(),
             regions: Vec::new(),
             categories: Vec::new(),
             departments: Vec::new(),
@@ -965,6 +1139,7 @@ impl EventTracker {
             response_subject: Vec::new(),
             response_sensitivity: f64::NEG_INFINITY,
             topics: Vec::new(),
+            topic_n: Vec::new(),
             evidence_first: format!("{}/{}", item.source, item.id),
             evidence_recent: Vec::new(),
             sigs: Vec::new(),
@@ -1028,16 +1203,16 @@ impl EventTracker {
         push_evidence(ev, e);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Updates the event's description (title, accounts, scores) and, for posts, its profile and
+    /// the inverted index.
     fn describe(
         &mut self,
         slot: u32,
         item: &Item,
         analysis: &Analysis,
         child: bool,
-        keywords: &[(u64, String)],
+        f: &Features,
         sig: Option<Signature>,
-        t: f64,
     ) {
         let rank = title_rank(item, child);
         let author_kind = if item.platform == Platform::Portal {
@@ -1061,11 +1236,10 @@ impl EventTracker {
         );
         let has_account = item.author.is_some() || item.platform == Platform::Portal;
         let source = word_key(KIND_SOURCE, &item.source);
-        let region = analysis.region.as_deref().or(item.region.as_deref());
 
         let mut new_sig = None;
-        let mut new_kw: Vec<u64> = Vec::new();
-        let mut gone_kw: Vec<u64> = Vec::new();
+        // Profile features that entered (true) or left (false) the event's profile.
+        let mut index: Vec<(u64, bool)> = Vec::new();
         {
             let ev = self.slots[slot as usize].as_mut().expect("slot is live");
             if rank > ev.title_rank || ev.title.is_empty() {
@@ -1099,12 +1273,36 @@ impl EventTracker {
             ev.sensitivity = ev.sensitivity.max(sens);
             ev.sentiment_sum += finite(analysis.sentiment).clamp(-1.0, 1.0);
             ev.sentiment_n += 1;
-            if !child {
-                if let Some(r) = region {
-                    tally(&mut ev.regions, r, analysis.region_code.as_deref());
+            for topic in &analysis.topics {
+                if !topic.trim().is_empty()
+                    && !ev.topics.contains(topic)
+                    && ev.topics.len() < TOPICS_CAP
+                {
+                    ev.topics.push(topic.clone());
+                    index.push((word_key(KIND_TOPIC, topic), true));
                 }
-                if let Some(c) = &analysis.category {
-                    tally(&mut ev.categories, c, None);
+            }
+            ev.topic_n.resize(ev.topics.len(), 0);
+            push_evidence(ev, format!("{}/{}", item.source, item.id));
+            if !child {
+                ev.posts = ev.posts.saturating_add(1);
+                if let Some(p) = &f.place {
+                    let (added, gone) = tally(&mut ev.regions, &p.name, p.code.as_deref());
+                    if added {
+                        index.push((p.key, true));
+                    }
+                    if let Some(g) = gone {
+                        index.push((word_key(KIND_PLACE, &g), false));
+                    }
+                }
+                if let Some((h, c)) = &f.category {
+                    let (added, gone) = tally(&mut ev.categories, c, None);
+                    if added {
+                        index.push((*h, true));
+                    }
+                    if let Some(g) = gone {
+                        index.push((word_key(KIND_CATEGORY, &g), false));
+                    }
                 }
                 if let Some(d) = &analysis.department {
                     tally(&mut ev.departments, d, None);
@@ -1116,39 +1314,17 @@ impl EventTracker {
                     ev.response_subject = analysis.response_subject.clone();
                     ev.response_sensitivity = sens;
                 }
-            }
-            for topic in &analysis.topics {
-                if !ev.topics.contains(topic) && ev.topics.len() < TOPICS_CAP {
-                    ev.topics.push(topic.clone());
-                }
-            }
-            push_evidence(ev, format!("{}/{}", item.source, item.id));
-            if !child {
-                for (h, word) in keywords {
-                    if let Some(k) = ev.keywords.iter_mut().find(|k| k.h == *h) {
-                        k.w += 1.0;
-                    } else if ev.keywords.len() < KW_PROFILE {
-                        ev.keywords.push(Kw {
-                            h: *h,
-                            w: 1.0,
-                            word: word.clone(),
-                        });
-                        new_kw.push(*h);
-                    } else {
-                        // Space-saving: replace the lightest keyword.
-                        let (i, _) = ev.keywords.iter().enumerate().fold(
-                            (0, f64::INFINITY),
-                            |(bi, bw), (i, k)| if k.w < bw { (i, k.w) } else { (bi, bw) },
-                        );
-                        let min_w = ev.keywords[i].w;
-                        gone_kw.push(ev.keywords[i].h);
-                        ev.keywords[i] = Kw {
-                            h: *h,
-                            w: min_w + 1.0,
-                            word: word.clone(),
-                        };
-                        new_kw.push(*h);
+                for (h, _) in &f.topics {
+                    if let Some(i) = ev.topics.iter().position(|x| word_key(KIND_TOPIC, x) == *h) {
+                        ev.topic_n[i] = ev.topic_n[i].saturating_add(1);
                     }
+                }
+                let cap = kw_cap(ev.posts);
+                for (h, word) in &f.keywords {
+                    profile_add(&mut ev.keywords, *h, word, cap, &mut index);
+                }
+                for (h, tag) in &f.tags {
+                    profile_add(&mut ev.tags, *h, tag, TAGS_PROFILE, &mut index);
                 }
                 if let Some(sig) = sig {
                     // Keep a few distinct wordings of the event, not every reprint.
@@ -1161,21 +1337,11 @@ impl EventTracker {
                 }
             }
         }
-        for h in gone_kw {
-            if let Some(list) = self.postings.get_mut(&h) {
-                list.retain(|s| *s != slot);
-                if list.is_empty() {
-                    self.postings.remove(&h);
-                }
-            }
-        }
-        for h in new_kw {
-            let list = self.postings.entry(h).or_default();
-            if !list.contains(&slot) {
-                if list.len() >= POSTING_CAP {
-                    list.remove(0);
-                }
-                list.push(slot);
+        for (h, added) in index {
+            if added {
+                self.postings.entry(h).or_default().add(slot);
+            } else {
+                self.unindex(h, slot);
             }
         }
         if let Some((sig, idx)) = new_sig {
@@ -1187,11 +1353,14 @@ impl EventTracker {
                 bucket.push(FpEntry { slot, idx });
             }
         }
-        if !child && !keywords.is_empty() {
-            for (h, _) in keywords {
-                self.df.entry(*h).or_insert(Decayed { v: 0.0, t }).bump(t);
+    }
+
+    /// Removes the event in `slot` from the posting list of feature `h`.
+    fn unindex(&mut self, h: u64, slot: u32) {
+        if let Some(p) = self.postings.get_mut(&h) {
+            if p.remove(slot) {
+                self.postings.remove(&h);
             }
-            self.docs.bump(t);
         }
     }
 
@@ -1416,10 +1585,6 @@ impl EventTracker {
                 .cmp(&b.last_seen)
                 .then_with(|| a.event_id.cmp(&b.event_id))
         });
-        let docs = self.docs.at(t);
-        if docs > 0.0 || !self.df.is_empty() {
-            self.df.retain(|_, d| d.at(t) >= 0.05);
-        }
         self.shrink();
         metrics::OPEN.set(self.live as i64);
         metrics::TRACKED.set(self.tracked_items() as i64);
@@ -1436,8 +1601,8 @@ impl EventTracker {
         if self.postings.capacity() > 1024 && self.postings.len() * 4 < self.postings.capacity() {
             self.postings.shrink_to_fit();
         }
-        if self.df.capacity() > 1024 && self.df.len() * 4 < self.df.capacity() {
-            self.df.shrink_to_fit();
+        if self.urls.capacity() > 1024 && self.urls.len() * 4 < self.urls.capacity() {
+            self.urls.shrink_to_fit();
         }
         if self.ids.capacity() > 1024 && self.ids.len() * 4 < self.ids.capacity() {
             self.ids.shrink_to_fit();
@@ -1456,6 +1621,9 @@ impl EventTracker {
             if self.refs.get(k).is_some_and(|r| r.slot == slot) {
                 self.refs.remove(k);
             }
+            if self.urls.get(k) == Some(&slot) {
+                self.urls.remove(k);
+            }
         }
         for sig in &ev.sigs {
             for bk in lsh_keys(sig) {
@@ -1467,13 +1635,8 @@ impl EventTracker {
                 }
             }
         }
-        for k in &ev.keywords {
-            if let Some(list) = self.postings.get_mut(&k.h) {
-                list.retain(|s| *s != slot);
-                if list.is_empty() {
-                    self.postings.remove(&k.h);
-                }
-            }
+        for h in profile_keys(&ev) {
+            self.unindex(h, slot);
         }
         self.ids.remove(&word_key(KIND_EVENT, &ev.id));
         let now = t.max(ev.latest_secs());
@@ -1540,8 +1703,7 @@ impl EventTracker {
             refs: sorted(&self.refs),
             lsh: sorted(&self.lsh),
             postings: sorted(&self.postings),
-            df: sorted(&self.df),
-            docs: self.docs,
+            urls: sorted(&self.urls),
             pending: self.pending.clone(),
         };
         serde_json::to_value(&cp).expect("an events checkpoint always serializes")
@@ -1608,19 +1770,75 @@ impl EventTracker {
             t.lsh.insert(k, b);
         }
         for (k, p) in cp.postings {
-            if p.iter().any(|s| !t.is_live(*s)) {
+            if p.slots.iter().any(|s| !t.is_live(*s)) || (p.n as usize) < p.slots.len() {
                 return Err(EventsError::Inconsistent(
-                    "keyword index names a closed event".into(),
+                    "profile index names a closed event".into(),
                 ));
             }
             t.postings.insert(k, p);
         }
-        t.df = cp.df.into_iter().collect();
-        t.docs = cp.docs;
+        for (k, s) in cp.urls {
+            if !t.is_live(s) {
+                return Err(EventsError::Inconsistent(
+                    "page index names a closed event".into(),
+                ));
+            }
+            t.urls.insert(k, s);
+        }
         t.pending = cp.pending;
         metrics::OPEN.set(t.live as i64);
         metrics::TRACKED.set(t.tracked_items() as i64);
         Ok(t)
+    }
+}
+
+/// Every feature of an event's profile, as keys of the inverted index.
+fn profile_keys(ev: &EventState) -> Vec<u64> {
+    ev.keywords
+        .iter()
+        .chain(&ev.tags)
+        .map(|k| k.h)
+        .chain(ev.regions.iter().map(|r| word_key(KIND_PLACE, &r.name)))
+        .chain(
+            ev.categories
+                .iter()
+                .map(|c| word_key(KIND_CATEGORY, &c.name)),
+        )
+        .chain(ev.topics.iter().map(|x| word_key(KIND_TOPIC, x)))
+        .collect()
+}
+
+/// Counts a feature in a bounded profile (space-saving: a newcomer replaces the lightest entry
+/// and inherits its count); records what entered and left the profile in `index`.
+fn profile_add(list: &mut Vec<Kw>, h: u64, word: &str, cap: usize, index: &mut Vec<(u64, bool)>) {
+    if let Some(k) = list.iter_mut().find(|k| k.h == h) {
+        k.w += 1.0;
+    } else if list.len() < cap {
+        list.push(Kw {
+            h,
+            w: 1.0,
+            word: word.to_string(),
+        });
+        index.push((h, true));
+    } else if !list.is_empty() {
+        let (i, _) = list
+            .iter()
+            .enumerate()
+            .fold((0, f64::INFINITY), |(bi, bw), (i, k)| {
+                if k.w < bw {
+                    (i, k.w)
+                } else {
+                    (bi, bw)
+                }
+            });
+        let min_w = list[i].w;
+        index.push((list[i].h, false));
+        list[i] = Kw {
+            h,
+            w: min_w + 1.0,
+            word: word.to_string(),
+        };
+        index.push((h, true));
     }
 }
 
