@@ -98,6 +98,52 @@ async fn dead_letter(
     }
 }
 
+/// Runs `op` until it succeeds, waiting 0.5 s, 1 s, 2 s … (at most 30 s) between attempts, so
+/// that a store or broker outage pauses the stage — and, through the bounded buffers, everything
+/// upstream — instead of stopping it or dropping data. Returns `None` when `token` fires first;
+/// the caller then stops without acking, and the input comes again after the restart.
+pub async fn retry<T, E, F, Fut>(
+    stage: &str,
+    what: &str,
+    token: &CancellationToken,
+    mut op: F,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut wait = Duration::from_millis(500);
+    let mut attempt = 0u32;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if attempt > 0 {
+                    info!(
+                        stage,
+                        what,
+                        attempts = attempt + 1,
+                        "Recovered after an outage."
+                    );
+                }
+                return Some(v);
+            }
+            Err(e) => {
+                attempt += 1;
+                telemetry::ERRORS.with_label_values(&[stage, what]).inc();
+                if attempt == 1 || attempt.is_power_of_two() {
+                    error!(stage, what, attempt, error = %e, "Failed; retrying (the stage waits, nothing is dropped).");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = token.cancelled() => return None,
+        }
+        wait = (wait * 2).min(Duration::from_secs(30));
+    }
+}
+
 /// The analyze stage: items → judged items (store, `scored`) and event snapshots (store, `events`).
 pub struct AnalyzeStage {
     /// Input.
@@ -180,11 +226,12 @@ impl AnalyzeStage {
                 })
                 .cloned()
                 .collect();
-            if let Err(e) = self.persist(&judged, &snapshots).await {
-                telemetry::ERRORS
-                    .with_label_values(&[STAGE, e.kind()])
-                    .inc();
-                error!(error = %e, "Storing judgments failed; stopping so the input is redelivered.");
+            let stored = retry(STAGE, "store", &self.token, || {
+                self.persist(&judged, &snapshots)
+            })
+            .await;
+            if stored.is_none() {
+                // Shut down mid-outage: the input was not acked and comes again.
                 return;
             }
             let mut records = Vec::with_capacity(judged.len() + snapshots.len());
@@ -201,11 +248,12 @@ impl AnalyzeStage {
             for e in &snapshots {
                 records.push((Topic::Events, e.event_id.clone(), e.to_json()));
             }
-            if let Err(e) = self.producer.send_all(records).await {
-                telemetry::ERRORS
-                    .with_label_values(&[STAGE, e.kind()])
-                    .inc();
-                error!(error = %e, "Publishing failed; stopping so the input is redelivered.");
+            let producer = &self.producer;
+            let published = retry(STAGE, "publish", &self.token, || {
+                producer.send_all(records.clone())
+            })
+            .await;
+            if published.is_none() {
                 return;
             }
             for m in &batch {
@@ -412,33 +460,30 @@ impl AlertStage {
         info!("Alert stage stopped.");
     }
 
+    /// Records alerts, retrying through a store or broker outage; false when shut down first.
     async fn handle(&mut self, alerts: Vec<Alert>) -> bool {
         if alerts.is_empty() {
             return true;
         }
-        match record_alerts(
+        let (store, cases, producer, routes) = (
             &self.store,
             &self.cases,
             &self.producer,
-            self.kafka,
             self.routes.as_ref(),
-            alerts,
-        )
-        .await
-        {
-            Ok(new) => {
+        );
+        let kafka = self.kafka;
+        let recorded = retry("alert", "store", &self.token, || {
+            record_alerts(store, cases, producer, kafka, routes, alerts.clone())
+        })
+        .await;
+        match recorded {
+            Some(new) => {
                 if new > 0 {
                     self.wake.notify_waiters();
                 }
                 true
             }
-            Err(e) => {
-                telemetry::ERRORS
-                    .with_label_values(&["alert", "store"])
-                    .inc();
-                error!(error = %e, "Recording alerts failed; stopping so the input is redelivered.");
-                false
-            }
+            None => false,
         }
     }
 }
@@ -563,6 +608,29 @@ pub fn held_by_quiet_hours(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_waits_out_an_outage_and_stops_on_shutdown() {
+        let token = CancellationToken::new();
+        let mut calls = 0;
+        let got = retry("test", "store", &token, || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 4 {
+                    Err("down")
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(got, Some(4), "succeeds on the fourth attempt");
+        token.cancel();
+        let never: Option<()> =
+            retry("test", "store", &token, || async { Err::<(), _>("down") }).await;
+        assert_eq!(never, None, "gives up only when shut down");
+    }
 
     #[test]
     fn quiet_hours_hold_only_deferred_sinks_until_their_time() {
