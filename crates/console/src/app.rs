@@ -326,7 +326,7 @@ async fn wall_data(
     user: &SessionView,
 ) -> Result<(Vec<WallCase>, bool, Vec<Alert>), ConsoleError> {
     let ctx = app.ctx();
-    let limit = ctx.config.wall_cases;
+    let limit = ctx.config.wall_cases.clamp(1, 999);
     let mut filter = CaseFilter {
         open: Some(true),
         limit: Some(limit + 1),
@@ -479,7 +479,7 @@ async fn cases(State(app): State<App>, headers: HeaderMap, RawQuery(q): RawQuery
     };
     let r = async {
         let mut lq = list_query(q.as_deref())?;
-        let per_page = app.ctx().config.cases_per_page;
+        let per_page = app.ctx().config.cases_per_page.clamp(1, 999);
         if user.actor.role == Role::Department {
             lq.department = user.actor.department.clone();
         }

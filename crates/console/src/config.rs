@@ -33,10 +33,10 @@ pub struct ConsoleConfig {
     /// Observations listed at most on an event page (1..=5000).
     #[serde(default = "default_items_per_event")]
     pub items_per_event: i64,
-    /// Open cases shown at most on the wall view (1..=1000).
+    /// Open cases shown at most on the wall view (1..=500).
     #[serde(default = "default_wall_cases")]
     pub wall_cases: i64,
-    /// Cases listed at most on one page of the case list (1..=1000).
+    /// Cases listed at most on one page of the case list (1..=500).
     #[serde(default = "default_cases_per_page")]
     pub cases_per_page: i64,
 }
@@ -125,11 +125,13 @@ impl ConsoleConfig {
         if !(1..=5000).contains(&self.items_per_event) {
             problems.at(path, "items_per_event", "must be between 1 and 5000");
         }
-        if !(1..=1000).contains(&self.wall_cases) {
-            problems.at(path, "wall_cases", "must be between 1 and 1000");
+        // One more than these is read to tell whether there are more; the workflow reads at
+        // most 1000 at a time.
+        if !(1..=500).contains(&self.wall_cases) {
+            problems.at(path, "wall_cases", "must be between 1 and 500");
         }
-        if !(1..=1000).contains(&self.cases_per_page) {
-            problems.at(path, "cases_per_page", "must be between 1 and 1000");
+        if !(1..=500).contains(&self.cases_per_page) {
+            problems.at(path, "cases_per_page", "must be between 1 and 500");
         }
     }
 }
@@ -178,8 +180,8 @@ mod tests {
             "console.session_max: must be at least session_idle",
             "console.max_sessions: must be between 1 and 100000",
             "console.items_per_event: must be between 1 and 5000",
-            "console.wall_cases: must be between 1 and 1000",
-            "console.cases_per_page: must be between 1 and 1000",
+            "console.wall_cases: must be between 1 and 500",
+            "console.cases_per_page: must be between 1 and 500",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
