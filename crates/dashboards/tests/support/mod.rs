@@ -161,18 +161,27 @@ impl Duty {
         r.json().await.unwrap()
     }
 
+    /// Posts an action; a version conflict (an alert updated the case meanwhile) is retried,
+    /// as any client of the API does.
     async fn act(&self, case: &str, action: &str, body: Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/cases/{case}/{action}", self.base))
-            .bearer_auth(TOKEN)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        assert_eq!(status, 200, "{action} {case}: {text}");
+        for attempt in 0..5 {
+            let r = self
+                .http
+                .post(format!("{}/api/cases/{case}/{action}", self.base))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let answer: Value = r.json().await.unwrap_or(Value::Null);
+            if status == 409 && answer["error"]["code"] == "conflict" && attempt < 4 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            assert_eq!(status, 200, "{action} {case}: {answer}");
+            return;
+        }
     }
 }
 
