@@ -113,7 +113,9 @@ pub async fn build(
                     .ok_or_else(|| ReportError::invalid("from", format!("{d} has no midnight")))
             };
             let start = midnight(*from)?;
-            let end = midnight(*to)? + Duration::days(1);
+            let end = midnight(*to)?
+                .checked_add_signed(Duration::days(1))
+                .ok_or_else(|| ReportError::invalid("to", format!("{to} is out of range")))?;
             crate::bulletin::bulletin(store, cases, start, end, tz).await
         }
         ReportCommand::Summary { id } => crate::summary::summary(store, cases, id, tz).await,
@@ -239,5 +241,10 @@ mod tests {
             NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
         );
         assert!(parse_day("11/01", today).unwrap_err().is_usage());
+        // The last day chrono knows has no day after it: an error, not a panic.
+        let last = NaiveDate::MAX.format("%Y-%m-%d").to_string();
+        let d = parse_day(&last, today).unwrap();
+        let west = FixedOffset::west_opt(8 * 3600).unwrap();
+        assert!(crate::daily::day_bounds(d, west).unwrap_err().is_usage());
     }
 }

@@ -33,7 +33,10 @@ pub fn day_bounds(
         .ok_or_else(|| {
             ReportError::invalid("date", format!("{date} has no midnight in UTC{tz}"))
         })?;
-    Ok((start, start + Duration::days(1)))
+    let end = start
+        .checked_add_signed(Duration::days(1))
+        .ok_or_else(|| ReportError::invalid("date", format!("{date} is out of range")))?;
+    Ok((start, end))
 }
 
 #[derive(Default)]

@@ -60,3 +60,34 @@ pub fn init() {
     LazyLock::force(&FAILED);
     LazyLock::force(&LAST_WRITTEN);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_convention() {
+        init();
+        WRITTEN.with_label_values(&["daily", "html", "cli"]).inc();
+        FAILED.with_label_values(&["daily", "store"]).inc();
+        LAST_WRITTEN.with_label_values(&["daily"]).set(1.0);
+        let text = yuqing_core::telemetry::render();
+        for name in [
+            "yuqing_report_written_total",
+            "yuqing_report_failures_total",
+            "yuqing_report_build_duration_seconds",
+            "yuqing_report_last_written_timestamp_seconds",
+        ] {
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("# TYPE yuqing_report_"))
+        {
+            let name = line.split_whitespace().nth(2).unwrap_or_default();
+            if line.ends_with("counter") {
+                assert!(name.ends_with("_total"), "{name}");
+            }
+        }
+    }
+}

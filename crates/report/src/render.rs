@@ -52,15 +52,28 @@ fn period_text(r: &Report) -> String {
 
 // ------------------------------------------------------------------------------- Markdown
 
+/// At most this many evidence links are written inline; the rest are counted (all are listed
+/// in the appendix).
+const INLINE_EVIDENCE: usize = 12;
+
+fn rest_note(ev: &[Evidence]) -> String {
+    if ev.len() > INLINE_EVIDENCE {
+        format!("，等共 {} 项（均列于附录）", ev.len())
+    } else {
+        String::new()
+    }
+}
+
 fn md_evidence(ev: &[Evidence]) -> String {
     if ev.is_empty() {
         return String::new();
     }
     let links: Vec<String> = ev
         .iter()
+        .take(INLINE_EVIDENCE)
         .map(|e| format!("[{}](#{})", md(&e.to_string()), e.anchor()))
         .collect();
-    format!("〔依据：{}〕", links.join("，"))
+    format!("〔依据：{}{}〕", links.join("，"), rest_note(ev))
 }
 
 fn md_table(out: &mut String, t: &Table, with_evidence: bool) {
@@ -216,9 +229,10 @@ footer { margin-top: 8mm; border-top: 1px solid #999; color: #555; font-size: 8.
 fn html_evidence(ev: &[Evidence]) -> String {
     let links: Vec<String> = ev
         .iter()
+        .take(INLINE_EVIDENCE)
         .map(|e| format!("<a href=\"#{}\">{}</a>", e.anchor(), esc(&e.to_string())))
         .collect();
-    links.join("，")
+    format!("{}{}", links.join("，"), rest_note(ev))
 }
 
 fn html_evidence_span(ev: &[Evidence]) -> String {
