@@ -21,6 +21,20 @@ fn schema(name: &str) -> jsonschema::Validator {
     jsonschema::validator_for(&v).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A validator for one definition of a schema file.
+fn definition(file: &str, name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schema")
+        .join(file);
+    let mut v = read_json(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        v["definitions"].get(name).is_some(),
+        "{file} has no definition {name}"
+    );
+    v["$ref"] = Value::String(format!("#/definitions/{name}"));
+    jsonschema::validator_for(&v).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn errors(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
     v.iter_errors(instance)
         .map(|e| format!("{e} at {}", e.instance_path))
@@ -121,6 +135,70 @@ fn the_schema_rejects_what_grafana_rejects() {
         bad.push("/annotations (missing)");
     }
     assert!(bad.is_empty(), "accepted: {bad:?}");
+}
+
+#[test]
+fn panel_options_validate_against_the_panel_schemas() {
+    const PANELS: &str = "grafana-panels-v39.schema.json";
+    let field_config = definition("grafana-dashboard-v39.schema.json", "FieldConfig");
+    let mut checked = 0;
+    for d in dashboards() {
+        for p in d.panels() {
+            let kind = p["type"].as_str().unwrap();
+            if kind == "row" {
+                continue;
+            }
+            let at = format!("{}: {} ({kind})", d.title(), p["title"]);
+            let options = definition(PANELS, &format!("{kind}.options"));
+            let custom = definition(PANELS, &format!("{kind}.custom"));
+            let errs = errors(&options, &p["options"]);
+            assert!(errs.is_empty(), "{at}: options:\n{errs:#?}");
+            let defaults_custom = p["fieldConfig"]["defaults"]
+                .get("custom")
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({}));
+            let errs = errors(&custom, &defaults_custom);
+            assert!(
+                errs.is_empty(),
+                "{at}: fieldConfig.defaults.custom:\n{errs:#?}"
+            );
+            for o in p["fieldConfig"]["overrides"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                for prop in o["properties"].as_array().into_iter().flatten() {
+                    let id = prop["id"].as_str().unwrap();
+                    let (validator, key) = match id.strip_prefix("custom.") {
+                        Some(k) => (&custom, k),
+                        None => (&field_config, id),
+                    };
+                    let mut one = serde_json::Map::new();
+                    one.insert(key.to_string(), prop["value"].clone());
+                    let errs = errors(validator, &Value::Object(one));
+                    assert!(errs.is_empty(), "{at}: override {id}:\n{errs:#?}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "{checked}");
+    // The panel schemas catch what Grafana would ignore or refuse.
+    let stat = definition(PANELS, "stat.options");
+    let bad =
+        serde_json::json!({"reduceOptions": {"calcs": ["lastNotNul"]}, "colorMode": "backgroud"});
+    assert_eq!(errors(&stat, &bad).len(), 2, "{:?}", errors(&stat, &bad));
+    let table = definition(PANELS, "table.custom");
+    assert!(!errors(
+        &table,
+        &serde_json::json!({"cellOptions": {"type": "colour"}})
+    )
+    .is_empty());
+    assert!(errors(
+        &table,
+        &serde_json::json!({"cellOptions": {"type": "gauge", "mode": "basic"}})
+    )
+    .is_empty());
 }
 
 #[test]
