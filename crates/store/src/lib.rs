@@ -194,9 +194,27 @@ impl Store {
         } else {
             return Err(StoreError::Url(url.to_string()));
         };
+        let sqlite = backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // WAL with synchronous=NORMAL: a commit survives the process being
+                        // killed (the crash test checks it); only an OS crash or power loss can
+                        // take back the last commits. busy_timeout lets readers and the writer
+                        // wait for each other instead of failing.
+                        sqlx::query("PRAGMA synchronous=NORMAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout=10000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(&conn_url)
             .await?;
         match backend {
@@ -309,16 +327,37 @@ impl Store {
         )
     }
 
-    /// Stores judgments (upserting the observation when it is not stored yet, as in Kafka mode
-    /// where items arrive from the bus).
+    /// Stores judgments. The observation is usually stored already (the in-process inbox), so
+    /// only the judgment columns are written; observations that are not (Kafka mode, where items
+    /// arrive from the bus) are inserted whole.
     pub async fn put_judged(&self, judged: &[JudgedItem]) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         let accepted = now_ms();
         for j in judged {
             let item = &j.item;
             let a = &j.analysis;
-            let body = String::from_utf8(item.to_json()).unwrap_or_default();
             let analysis = serde_json::to_string(a).map_err(corrupt)?;
+            let updated = sqlx::query(
+                "UPDATE items SET analysis = $1, event_id = $2, sensitivity = $3, category = $4,
+                        department = $5, region = $6
+                 WHERE source = $7 AND item_id = $8 AND observed_ms = $9",
+            )
+            .bind(&analysis)
+            .bind(a.event_id.clone())
+            .bind(a.sensitivity)
+            .bind(a.category.clone())
+            .bind(a.department.clone())
+            .bind(a.region.clone())
+            .bind(&item.source)
+            .bind(&item.id)
+            .bind(ms(item.observed_at))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if updated > 0 {
+                continue;
+            }
+            let body = String::from_utf8(item.to_json()).unwrap_or_default();
             sqlx::query(
                 "INSERT INTO items (source, item_id, observed_ms, published_ms, platform, accepted_ms, body,
                                     analysis, event_id, sensitivity, category, department, region)
