@@ -38,6 +38,34 @@
 //! assert!(yuqing_report::verify(&report, &store, &cases).await?.is_empty());
 //! # Ok(()) }
 //! ```
+//!
+//! Wiring into the daemon (`yuqing report …` and the scheduled run):
+//!
+//! ```no_run
+//! # async fn wire(
+//! #     args: yuqing_report::ReportArgs,
+//! #     store: yuqing_store::Store,
+//! #     clock: yuqing_core::SharedClock,
+//! #     cases_cfg: yuqing_cases::CasesConfig,
+//! #     reports_cfg: yuqing_report::ReportSchedule,
+//! #     data_dir: std::path::PathBuf,
+//! #     shutdown: tokio_util::sync::CancellationToken,
+//! # ) -> Result<(), yuqing_report::ReportError> {
+//! // On demand (`err.is_usage()` tells a refused request from a failing system):
+//! yuqing_report::run_cli(args, store.clone(), clock.clone(), &mut std::io::stdout()).await?;
+//! // On a schedule, with the pipeline's [cases] settings (they decide 迟报 and 漏报):
+//! let cases = yuqing_cases::Cases::with_clock(store.clone(), clock.clone())
+//!     .await?
+//!     .configure(&cases_cfg, &[]);
+//! tokio::spawn(yuqing_report::run_schedule_with(
+//!     reports_cfg.with_data_dir(&data_dir),
+//!     store,
+//!     cases,
+//!     clock,
+//!     shutdown,
+//! ));
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 mod builder;

@@ -97,6 +97,25 @@ impl BulletinEvery {
 }
 
 /// The `[reports]` table: what is written on a schedule, when, and where.
+///
+/// ```
+/// let cfg: yuqing_report::ReportSchedule = toml::from_str(r#"
+///     dir = "reports"              # under the data directory
+///     formats = ["html", "md"]
+///     utc_offset = "+08:00"
+///     daily_at = "08:00"           # yesterday's 舆情日志
+///     bulletin = "month"           # none | week | month | half_year
+///     bulletin_at = "09:00"
+///     summaries = true             # 总结报告 when a case closes
+///     poll = "30s"
+///     catch_up = true
+/// "#).unwrap();
+/// let mut problems = yuqing_core::Problems::new();
+/// cfg.validate("reports", &mut problems);
+/// assert!(problems.is_empty());
+/// let cfg = cfg.with_data_dir(std::path::Path::new("/var/lib/yuqing"));
+/// assert_eq!(cfg.dir, std::path::Path::new("/var/lib/yuqing/reports"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSchedule {
