@@ -22,6 +22,7 @@ use yuqing_core::{Alert, AlertKind};
 use crate::error::ConsoleError;
 use crate::form::{Form, FormError};
 use crate::metrics;
+use crate::reports::ReportHookError;
 use crate::session::{self, SessionView, Sessions, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::views::{self, Chrome};
 use crate::ConsoleContext;
@@ -130,10 +131,13 @@ async fn frame(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        // A report page sets its own, stricter policy.
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -798,6 +802,19 @@ async fn logout(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Resp
 
 // ---------------------------------------------------------------------------------- reports
 
+/// The Content-Security-Policy of a report page: the report crate's self-contained document has
+/// inline CSS and inline SVG, and nothing else may run or load.
+pub const REPORT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+     script-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+fn report_error(e: ReportHookError, path: &str) -> ConsoleError {
+    match e {
+        ReportHookError::NotFound => ConsoleError::NotFound(format!("没有报告 {path}。")),
+        ReportHookError::Refused(m) => ConsoleError::Refused(m),
+        ReportHookError::Failed(m) => ConsoleError::Report(m),
+    }
+}
+
 async fn reports(State(app): State<App>, headers: HeaderMap) -> Response {
     let Some(user) = app.user(&headers) else {
         return to_login("/console/reports", None);
@@ -809,7 +826,7 @@ async fn reports(State(app): State<App>, headers: HeaderMap) -> Response {
                 l.retain(|r| crate::reports::valid_path(&r.path));
                 Some(l)
             }
-            Err(e) => return error_page(&app, Some(&user), &ConsoleError::Report(e)),
+            Err(e) => return error_page(&app, Some(&user), &report_error(e, "")),
         },
     };
     html(
@@ -820,27 +837,50 @@ async fn reports(State(app): State<App>, headers: HeaderMap) -> Response {
 
 async fn report(State(app): State<App>, headers: HeaderMap, Path(path): Path<String>) -> Response {
     let Some(user) = app.user(&headers) else {
-        return to_login("/console/reports", None);
+        return to_login(&format!("/console/reports/{path}"), None);
     };
-    let missing = || ConsoleError::NotFound(format!("没有报告 {path}。"));
+    let (name, markdown) = match path.strip_suffix(".md") {
+        Some(p) => (p.to_string(), true),
+        None => (path.clone(), false),
+    };
     let r = async {
-        if !crate::reports::valid_path(&path) {
+        let missing = || ConsoleError::NotFound(format!("没有报告 {path}。"));
+        if !crate::reports::valid_path(&name) {
             return Err(missing());
         }
         let src = app.ctx().reports.as_ref().ok_or_else(missing)?;
-        let rendered = src
-            .render(&path, app.now_cst())
+        src.render(&name, app.now_cst())
             .await
-            .map_err(ConsoleError::Report)?
-            .ok_or_else(missing)?;
-        Ok(rendered)
+            .map_err(|e| report_error(e, &path))
     }
     .await;
     match r {
-        Ok(rep) => html(
-            StatusCode::OK,
-            views::report(&app.chrome(Some(&user)), &path, &rep),
-        ),
+        Ok(rep) if markdown => {
+            let file = format!("{}.md", name.replace('/', "-"));
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "text/markdown; charset=utf-8".to_string(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{file}\""),
+                    ),
+                ],
+                rep.markdown,
+            )
+                .into_response()
+        }
+        Ok(rep) => {
+            info!(user = %user.actor.name, report = %name, "Report shown.");
+            let mut res = html(StatusCode::OK, maud::PreEscaped(rep.html));
+            res.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(REPORT_CSP),
+            );
+            res
+        }
         Err(e) => error_page(&app, Some(&user), &e),
     }
 }

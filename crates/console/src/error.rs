@@ -35,6 +35,9 @@ pub enum ConsoleError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request is understood but cannot be served now (a summary of an open case).
+    #[error("{0}")]
+    Refused(String),
     /// The report hook failed.
     #[error("report: {0}")]
     Report(String),
@@ -49,6 +52,7 @@ impl ConsoleError {
                 StatusCode::FORBIDDEN
             }
             ConsoleError::BadRequest(_) | ConsoleError::Form(_) => StatusCode::BAD_REQUEST,
+            ConsoleError::Refused(_) => StatusCode::CONFLICT,
             ConsoleError::Case(e) => match e {
                 CaseError::NotFound(_) => StatusCode::NOT_FOUND,
                 CaseError::IllegalTransition { .. } | CaseError::Conflict(_) => {
@@ -71,6 +75,7 @@ impl ConsoleError {
             ConsoleError::Csrf => "csrf",
             ConsoleError::NoSession => "no_session",
             ConsoleError::Form(_) => "invalid_form",
+            ConsoleError::Refused(_) => "refused",
             ConsoleError::Case(e) => e.kind(),
             ConsoleError::Store(e) => e.kind(),
             ConsoleError::Report(_) => "report",
@@ -85,6 +90,7 @@ impl ConsoleError {
             ConsoleError::Csrf => "表单已失效",
             ConsoleError::NoSession => "未登录或会话已过期",
             ConsoleError::BadRequest(_) | ConsoleError::Form(_) => "提交的内容有误",
+            ConsoleError::Refused(_) => "暂不能提供",
             ConsoleError::Case(_) if self.status() == StatusCode::CONFLICT => {
                 "当前状态不允许此操作"
             }
@@ -108,6 +114,7 @@ impl ConsoleError {
                 error!(error = %e, kind = e.kind(), "Console request failed.");
                 "服务器处理失败，详情见服务器日志。未做任何更改。".to_string()
             }
+            e @ (ConsoleError::Refused(_) | ConsoleError::NotFound(_)) => e.to_string(),
             e if e.status() == StatusCode::NOT_FOUND => e.to_string(),
             e => format!("{e}。未做任何更改。"),
         }

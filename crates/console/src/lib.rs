@@ -10,7 +10,7 @@
 //! | `GET /console/cases` | the cases, filtered by state and grade |
 //! | `GET /console/cases/{id}` | a case: state, deadlines, the timeline (its audit log) and the action forms the user's role allows |
 //! | `POST /console/cases/{id}/{action}` | `accept`, `assign`, `reassign`, `feedback`, `respond`, `close`, `note` |
-//! | `GET /console/reports`, `GET /console/reports/{path}` | the reports, from the [`ReportSource`] hook |
+//! | `GET /console/reports`, `GET /console/reports/{path}[.md]` | the reports (网络舆情日志, 舆情专报, 定期通报, 总结报告), built by the report crate ([`StoreReports`], see [`reports`]) |
 //! | `GET`/`POST /console/login`, `POST /console/logout` | token login |
 //! | `GET /console/static/console.css`, `…/console.js` | the style sheet and the countdown script |
 //!
@@ -65,7 +65,7 @@ use std::sync::Arc;
 pub use app::router;
 pub use config::ConsoleConfig;
 pub use error::ConsoleError;
-pub use reports::{RenderedReport, ReportLink, ReportSource};
+pub use reports::{RenderedReport, ReportHookError, ReportLink, ReportSource, StoreReports};
 use yuqing_cases::{Auth, Cases};
 use yuqing_core::SharedClock;
 use yuqing_store::Store;
@@ -79,7 +79,9 @@ use yuqing_store::Store;
 /// - `clock`: the pipeline's clock (the system clock in production, the scaled clock of the
 ///   demo, a manual clock in tests);
 /// - `config`: the `[console]` table (defaults when absent);
-/// - `reports`: where reports come from ([`ReportSource`]), when the daemon has them.
+/// - `reports`: where reports come from: by default [`StoreReports`] (the report crate over the
+///   same store and workflow); another [`ReportSource`] with [`ConsoleContext::with_reports`],
+///   none with [`ConsoleContext::without_reports`].
 #[derive(Clone)]
 pub struct ConsoleContext {
     /// The store.
@@ -109,15 +111,17 @@ impl fmt::Debug for ConsoleContext {
 }
 
 impl ConsoleContext {
-    /// A context with the default settings and no reports.
+    /// A context with the default settings and the report crate's reports.
     pub fn new(store: Store, cases: Cases, auth: Auth, clock: SharedClock) -> ConsoleContext {
+        let reports: Arc<dyn ReportSource> =
+            Arc::new(StoreReports::new(store.clone(), cases.clone()));
         ConsoleContext {
             store,
             cases,
             auth,
             clock,
             config: ConsoleConfig::default(),
-            reports: None,
+            reports: Some(reports),
         }
     }
 
@@ -130,6 +134,12 @@ impl ConsoleContext {
     /// Shows the reports of `reports`.
     pub fn with_reports(mut self, reports: Arc<dyn ReportSource>) -> ConsoleContext {
         self.reports = Some(reports);
+        self
+    }
+
+    /// Shows no reports (the reports page says they are not configured).
+    pub fn without_reports(mut self) -> ConsoleContext {
+        self.reports = None;
         self
     }
 }

@@ -426,6 +426,27 @@ async fn scenario(w: &World, b: &Client, base: &str) -> Result<Vec<u8>, String> 
         json!(1)
     );
 
+    // The closed case's summary report opens as its own document, without any script.
+    b.find(Locator::Css(&format!(
+        "a[href='/console/reports/summary/{}']",
+        case.case_id
+    )))
+    .await
+    .map_err(|e| format!("no summary link on the closed case: {e}"))?
+    .click()
+    .await
+    .map_err(|e| e.to_string())?;
+    wait_url(
+        b,
+        &format!("{base}/console/reports/summary/{}", case.case_id),
+    )
+    .await;
+    assert_eq!(js(b, "return document.scripts.length").await, json!(0));
+    let title = js(b, "return document.title").await;
+    assert!(title.as_str().unwrap_or("").contains("总结报告"), "{title}");
+    b.back().await.map_err(|e| e.to_string())?;
+    wait_url(b, &format!("{page}?done=close")).await;
+
     // Logout ends the session: the wall sends to the login form again.
     b.form(Locator::Css("form.logout"))
         .await

@@ -818,13 +818,122 @@ async fn the_case_list_filters_by_grade_and_state() {
 async fn reports_say_when_none_are_configured() {
     let w = World::new().await;
     let mut c = w.login(VIEW).await;
+    c.app = w.router_without_reports();
+    // Sessions belong to a router: log in to this one.
+    let r = c.login(VIEW).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = c.get("/console/reports").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("未配置报告"));
     let r = c.get("/console/reports/daily/2026-11-22").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = c.get("/console/reports/..%2F..%2Fetc%2Fpasswd").await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn reports_are_built_by_the_report_crate_and_served_without_scripts() {
+    let w = World::new().await;
+    let mut anon = w.client();
+    let r = anon.get("/console/reports/daily/2026-11-22").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/console/login?next="));
+
+    let mut c = w.login(DUTY).await;
+    let index = c.get("/console/reports").await;
+    assert_eq!(index.status, StatusCode::OK);
+    for want in [
+        "href=\"/console/reports/daily/2026-11-22\"",
+        "href=\"/console/reports/daily/2026-11-16\"",
+        "href=\"/console/reports/bulletin/2026-11\"",
+        "href=\"/console/reports/bulletin/2026-10\"",
+        "href=\"/console/reports/event/ev-red\"",
+        "href=\"/console/reports/event/ev-blue\"",
+        "href=\"/console/reports/daily/2026-11-22.md\"",
+    ] {
+        assert!(index.body.contains(want), "missing {want}");
+    }
+    assert!(
+        !index.body.contains("/console/reports/summary/"),
+        "no case is closed yet"
+    );
+    assert!(!index.body.contains(SCRIPT));
+
+    for (path, kind) in [
+        ("daily/2026-11-22", "网络舆情日志"),
+        ("event/ev-red", "舆情专报"),
+        ("bulletin/2026-11", "定期通报"),
+    ] {
+        let r = c.get(&format!("/console/reports/{path}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+        assert!(r.body.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(r.body.contains(kind), "{path} is a {kind}");
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'none'") && csp.starts_with("default-src 'none'"),
+            "{csp}"
+        );
+        assert_eq!(r.headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(
+            !r.body.contains(SCRIPT),
+            "{path}: hostile text must be escaped"
+        );
+        assert!(
+            !r.body.to_ascii_lowercase().contains("<script"),
+            "{path}: no script at all"
+        );
+    }
+    let md = c.get("/console/reports/event/ev-red.md").await;
+    assert_eq!(md.status, StatusCode::OK);
+    assert_eq!(
+        md.headers[header::CONTENT_TYPE],
+        "text/markdown; charset=utf-8"
+    );
+    assert_eq!(
+        md.headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"event-ev-red.md\""
+    );
+    assert!(md.body.contains("舆情专报"));
+
+    // A summary waits for 办结; unknown and future reports are refused clearly.
+    let red = case_id(&w, &w.red).await;
+    let r = c.get(&format!("/console/reports/summary/{red}")).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("办结"), "{}", r.body);
+    assert_eq!(
+        c.get("/console/reports/event/ev-nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.get("/console/reports/weekly/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        c.get("/console/reports/daily/2030-01-01").await.status,
+        StatusCode::CONFLICT
+    );
+
+    // Closed through the console, the case gets its summary.
+    let csrf = c.session_csrf().await;
+    let page = format!("/console/cases/{red}");
+    c.post(&format!("{page}/accept"), &[("csrf", &csrf)]).await;
+    let r = c
+        .post(
+            &format!("{page}/close"),
+            &[("csrf", &csrf), ("note", "经核实为误报，无需回应。")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let shown = c.get(&page).await;
+    assert!(shown
+        .body
+        .contains(&format!("href=\"/console/reports/summary/{red}\"")));
+    let r = c.get(&format!("/console/reports/summary/{red}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("总结报告"));
+    let index = c.get("/console/reports").await;
+    assert!(index
+        .body
+        .contains(&format!("href=\"/console/reports/summary/{red}\"")));
 }
 
 #[tokio::test]

@@ -271,7 +271,15 @@ pub(crate) fn case(
             }
             h1 { (case.title) }
             dl.facts {
-                dt { "事件" } dd { a href={ "/console/events/" (encode_segment(&case.event_id)) } { "事件详情" } }
+                dt { "事件" } dd {
+                    a href={ "/console/events/" (encode_segment(&case.event_id)) } { "事件详情" }
+                    " · "
+                    a href={ "/console/reports/event/" (encode_segment(&case.event_id)) } { "舆情专报" }
+                    @if case.state == CaseState::Closed {
+                        " · "
+                        a href={ "/console/reports/summary/" (encode_segment(&case.case_id)) } { "总结报告" }
+                    }
+                }
                 dt { "主管部门" } dd { (case.department.as_deref().unwrap_or("未识别")) }
                 dt { "转办至" } dd { (case.assigned_to.as_deref().unwrap_or("—")) }
                 dt { "属地" } dd { (case.region.as_deref().unwrap_or("未识别")) }

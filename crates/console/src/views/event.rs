@@ -104,6 +104,7 @@ pub(crate) fn event(
                         "案件 " (state_tag(case.state))
                     }
                 }
+                a.report-link href={ "/console/reports/event/" (encode_segment(&ev.event_id)) } { "舆情专报" }
             }
             h1 { (ev.title) }
             dl.facts {

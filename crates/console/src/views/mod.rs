@@ -6,7 +6,7 @@ mod event;
 mod wall;
 
 use chrono::{DateTime, Utc};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 use yuqing_cases::{Case, Role};
 use yuqing_core::clock::cst;
 use yuqing_core::Deadline;
@@ -15,7 +15,7 @@ pub(crate) use case::{case, cases};
 pub(crate) use event::event;
 pub(crate) use wall::wall;
 
-use crate::reports::{RenderedReport, ReportLink};
+use crate::reports::ReportLink;
 use crate::session::SessionView;
 use crate::text::{self, DeadlineState};
 
@@ -143,42 +143,23 @@ pub(crate) fn reports(c: &Chrome<'_>, list: Option<&[ReportLink]>) -> Markup {
         html! {
             section.panel {
                 h1 { "报告" }
+                p.hint { "报告按需从库中生成：每一句都注明依据（信息、事件、预警、案件与处置记录），可打印或下载 Markdown。" }
                 @match list {
                     None => p.empty { "本实例未配置报告（舆情日志、专报、通报、总结）。" },
                     Some([]) => p.empty { "暂无报告。" },
-                    Some(list) => table.table {
-                        thead { tr { th { "类别" } th { "标题" } th { "时段" } } }
+                    Some(list) => div.table-wrap { table.table.reports-table {
+                        thead { tr { th { "类别" } th { "标题" } th { "时段" } th { "Markdown" } } }
                         tbody {
                             @for r in list {
                                 tr {
                                     td { (r.kind) }
                                     td { a href={ "/console/reports/" (r.path) } { (r.title) } }
                                     td { (r.period) }
+                                    td { a href={ "/console/reports/" (r.path) ".md" } { "下载" } }
                                 }
                             }
                         }
-                    },
-                }
-            }
-        },
-    )
-}
-
-pub(crate) fn report(c: &Chrome<'_>, path: &str, r: &RenderedReport) -> Markup {
-    page(
-        c,
-        &r.title,
-        PageOpts::default(),
-        html! {
-            p.crumbs { a href="/console/reports" { "报告" } " / " (path) }
-            article.panel.report {
-                // The report crate's own HTML, escaped by its producer (see RenderedReport).
-                (PreEscaped(&r.html))
-            }
-            @if let Some(md) = &r.markdown {
-                details.panel {
-                    summary { "Markdown 原文" }
-                    pre.markdown { (md) }
+                    } },
                 }
             }
         },

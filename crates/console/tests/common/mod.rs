@@ -308,6 +308,20 @@ impl World {
         }
     }
 
+    /// The same console without reports.
+    pub fn router_without_reports(&self) -> Router {
+        let clock: SharedClock = self.clock.clone();
+        let ctx = ConsoleContext::new(
+            self.store.clone(),
+            self.cases.clone(),
+            Auth::new(&users()),
+            clock,
+        )
+        .with_config(console_config())
+        .without_reports();
+        yuqing_console::router(ctx)
+    }
+
     pub fn client(&self) -> Client {
         Client {
             app: self.app.clone(),
