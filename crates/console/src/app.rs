@@ -26,6 +26,7 @@ use crate::reports::ReportHookError;
 use crate::session::{self, SessionView, Sessions, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::views::{self, Chrome};
 use crate::ConsoleContext;
+use yuqing_report::escape::gist;
 
 /// The largest form body accepted (a 20,000-character feedback, percent-encoded, fits).
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
@@ -456,7 +457,7 @@ fn list_query(q: Option<&str>) -> Result<ListQuery, ConsoleError> {
             .into())
         }
     };
-    let department = f.text("department").map(|d| crate::text::excerpt(d, 100));
+    let department = f.text("department").map(|d| gist(d, 100));
     let page = match f.text("page") {
         None => 1,
         Some(p) => p

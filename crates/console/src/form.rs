@@ -80,7 +80,7 @@ impl Form {
 }
 
 fn shorten(s: &str) -> String {
-    crate::text::excerpt(s, 40)
+    yuqing_report::escape::gist(s, 40)
 }
 
 #[cfg(test)]

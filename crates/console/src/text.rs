@@ -1,10 +1,12 @@
-//! Words and numbers as the duty room reads them: times in UTC+8, countdowns, excerpts, reasons
-//! in words, and the one rule for links (only `http`/`https` become links).
+//! Words and numbers as the duty room reads them: times in UTC+8, countdowns, deadlines, reasons
+//! and audit actions in words. Excerpts, links (only `http`/`https` become links), platform and
+//! grade names are the report crate's (`yuqing_report::escape`, `yuqing_report::data`), so that
+//! the console and the reports say the same.
 
 use chrono::{DateTime, FixedOffset, TimeZone};
 use yuqing_cases::{Case, CaseState};
 use yuqing_core::clock::cst;
-use yuqing_core::{Deadline, Platform, Reason};
+use yuqing_core::{Deadline, Reason};
 
 /// A time in UTC+8 as `2026-11-22 10:02`.
 pub fn datetime<Tz: TimeZone>(t: &DateTime<Tz>) -> String {
@@ -84,61 +86,6 @@ pub fn deadline_state(
     }
 }
 
-/// At most `max` characters of `s` with whitespace runs collapsed, `…` when cut.
-pub fn excerpt(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut n = 0;
-    let mut space = false;
-    for c in s.trim().chars() {
-        if c.is_whitespace() || c.is_control() {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
-            if n >= max {
-                out.push('…');
-                return out;
-            }
-            out.push(' ');
-            n += 1;
-        }
-        space = false;
-        if n >= max {
-            out.push('…');
-            return out;
-        }
-        out.push(c);
-        n += 1;
-    }
-    out
-}
-
-/// `Some(url)` when `url` is an absolute `http` or `https` URL with a host — the only links the
-/// console renders as links. `javascript:`, `data:`, relative and malformed URLs are shown as
-/// text, never as links.
-pub fn safe_link(url: &str) -> Option<String> {
-    let u = url::Url::parse(url.trim()).ok()?;
-    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
-        return None;
-    }
-    Some(u.to_string())
-}
-
-/// The Chinese name of a platform.
-pub fn platform_label(p: Platform) -> &'static str {
-    match p {
-        Platform::Portal => "门户网站",
-        Platform::News => "新闻网站",
-        Platform::Forum => "论坛贴吧",
-        Platform::Weibo => "微博",
-        Platform::Wechat => "微信公众号",
-        Platform::Board => "留言板",
-        Platform::Hotline => "热线",
-        Platform::Comment => "新闻跟帖",
-        Platform::Other => "其他",
-    }
-}
-
 /// The CSS class of a grade's colour (`grade-i` red … `grade-iv` blue).
 pub fn grade_class(g: yuqing_core::Grade) -> &'static str {
     match g {
@@ -147,11 +94,6 @@ pub fn grade_class(g: yuqing_core::Grade) -> &'static str {
         yuqing_core::Grade::III => "grade-iii",
         yuqing_core::Grade::IV => "grade-iv",
     }
-}
-
-/// `II级 重大（橙色）`.
-pub fn grade_words(g: yuqing_core::Grade) -> String {
-    format!("{}级 {}（{}）", g.as_str(), g.label(), g.colour())
 }
 
 /// The CSS class of a case state.
@@ -265,28 +207,6 @@ mod tests {
     }
 
     #[test]
-    fn excerpts_cut_on_characters_and_collapse_space() {
-        assert_eq!(excerpt("  某地\n\n 发生  火灾 ", 100), "某地 发生 火灾");
-        assert_eq!(excerpt("一二三四五六", 3), "一二三…");
-        assert_eq!(excerpt("一二三", 3), "一二三");
-        assert_eq!(excerpt("ab cd", 2), "ab…");
-        assert_eq!(excerpt("", 5), "");
-    }
-
-    #[test]
-    fn only_http_links_are_links() {
-        assert!(safe_link("https://weibo.com/1/abc").is_some());
-        assert!(safe_link("HTTP://example.org/x?a=1").is_some());
-        assert!(safe_link("javascript:alert(1)").is_none());
-        assert!(safe_link(" JavaScript:alert(1)").is_none());
-        assert!(safe_link("data:text/html,<script>").is_none());
-        assert!(safe_link("/relative").is_none());
-        assert!(safe_link("//evil.example/x").is_none());
-        assert!(safe_link("http://").is_none());
-        assert!(safe_link("vbscript:x").is_none());
-    }
-
-    #[test]
     fn reasons_read_in_words() {
         let r = Reason::new("sensitivity", "lexicon:安全事故", "爆炸、伤亡").weighted(0.35);
         assert_eq!(
@@ -304,20 +224,5 @@ mod tests {
         assert_eq!(num(12.0), "12");
         assert_eq!(num(12.34), "12.3");
         assert_eq!(num(f64::INFINITY), "—");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn excerpt_never_exceeds_its_bound(s in ".{0,300}", max in 0usize..50) {
-            let e = excerpt(&s, max);
-            proptest::prop_assert!(e.chars().count() <= max + 1);
-        }
-
-        #[test]
-        fn safe_links_are_always_http(s in ".{0,80}") {
-            if let Some(l) = safe_link(&s) {
-                proptest::prop_assert!(l.starts_with("http://") || l.starts_with("https://"));
-            }
-        }
     }
 }

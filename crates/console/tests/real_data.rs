@@ -124,7 +124,7 @@ async fn real_weibo_posts_render_escaped_on_every_page() {
             "{name}: every post listed"
         );
         for p in &posts {
-            let ex = escaped(&yuqing_console::text::excerpt(&p.text, 140));
+            let ex = escaped(&yuqing_report::escape::gist(&p.text, 140));
             assert!(r.body.contains(&ex), "{name}: excerpt of {} missing", p.bid);
         }
         let report = c.get(&format!("/console/reports/event/{event_id}")).await;

@@ -9,6 +9,7 @@ use yuqing_core::Grade;
 use super::{deadlines, grade_badge, link_or_text, page, role_note, state_tag, Chrome, PageOpts};
 use crate::app::{encode_segment, ListQuery};
 use crate::text::{self, DeadlineState};
+use yuqing_report::escape::gist;
 
 fn list_href(q: &ListQuery, page: i64) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
@@ -159,7 +160,7 @@ fn detail(e: &AuditEntry) -> Markup {
         },
         "note" => html! { p.pre { (s(d, "text").unwrap_or("")) } },
         "reopened" => html! { (s(d, "reason").unwrap_or("再次升温，重新受理")) },
-        _ => html! { code { (text::excerpt(&d.to_string(), 200)) } },
+        _ => html! { code { (gist(&d.to_string(), 200)) } },
     }
 }
 

@@ -11,6 +11,8 @@ use super::{deadlines, grade_badge, link_or_text, page, state_tag, Chrome, PageO
 use crate::app::encode_segment;
 use crate::chart;
 use crate::text;
+use yuqing_report::data::platform_label;
+use yuqing_report::escape::gist;
 
 /// Where a stage lies on the curve, in words.
 fn stage_words(s: Stage) -> String {
@@ -204,13 +206,13 @@ pub(crate) fn event(
                             @let it = &j.item;
                             tr {
                                 td { (it.source) @if let Some(a) = &it.author { br; span.muted { (a) } } }
-                                td { (text::platform_label(it.platform)) }
+                                td { (platform_label(it.platform)) }
                                 td { time datetime=(it.published_at.to_rfc3339()) { (text::short_datetime(&it.published_at)) } }
                                 td.text {
                                     @if let Some(t) = it.title.as_deref().filter(|t| !t.trim().is_empty()) {
-                                        strong { (text::excerpt(t, 60)) } " "
+                                        strong { (gist(t, 60)) } " "
                                     }
-                                    span.excerpt { (text::excerpt(&it.text, 140)) }
+                                    span.excerpt { (gist(&it.text, 140)) }
                                     @if !j.analysis.reasons.is_empty() {
                                         details.why {
                                             summary { "判断依据（" (j.analysis.reasons.len()) "）" }

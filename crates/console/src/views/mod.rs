@@ -18,6 +18,8 @@ pub(crate) use wall::wall;
 use crate::reports::ReportLink;
 use crate::session::SessionView;
 use crate::text::{self, DeadlineState};
+use yuqing_report::data::grade_text;
+use yuqing_report::escape::{gist, safe_url};
 
 /// The style sheet's URL (versioned so that an upgrade is not served a stale copy).
 pub const CSS_URL: &str = concat!("/console/static/console.css?v=", env!("CARGO_PKG_VERSION"));
@@ -169,7 +171,7 @@ pub(crate) fn reports(c: &Chrome<'_>, list: Option<&[ReportLink]>) -> Markup {
 /// A grade badge: `II级 重大`.
 pub(crate) fn grade_badge(g: yuqing_core::Grade) -> Markup {
     html! {
-        span class={ "badge " (text::grade_class(g)) } title=(text::grade_words(g)) {
+        span class={ "badge " (text::grade_class(g)) } title=(grade_text(g)) {
             (g.as_str()) "级 " (g.label())
         }
     }
@@ -182,12 +184,12 @@ pub(crate) fn state_tag(s: yuqing_cases::CaseState) -> Markup {
 
 /// A link when `url` is http(s), else the URL as text.
 pub(crate) fn link_or_text(url: &str, label: &str) -> Markup {
-    match text::safe_link(url) {
+    match safe_url(url) {
         Some(u) => {
             html! { a href=(u) rel="noopener noreferrer nofollow" target="_blank" { (label) } }
         }
         None => {
-            html! { code.unsafe-link title="非 http(s) 链接，未作为链接显示" { (text::excerpt(url, 80)) } }
+            html! { code.unsafe-link title="非 http(s) 链接，未作为链接显示" { (gist(url, 80)) } }
         }
     }
 }
