@@ -246,6 +246,92 @@ fn workflow(extra: &str) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // The reports of the replayed incident: every one renders, the summary only once closed.
+    let event_id = case["event_id"].as_str().unwrap().to_string();
+    let today = chrono::Utc::now()
+        .with_timezone(&yuqing_core::clock::cst())
+        .format("%Y-%m-%d")
+        .to_string();
+    let report_out = dir.path().join("summary.html");
+    for (args, expect) in [
+        (
+            vec![
+                "event".to_string(),
+                event_id.clone(),
+                "--format".into(),
+                "md".into(),
+            ],
+            "专报",
+        ),
+        (
+            vec![
+                "daily".to_string(),
+                "--date".into(),
+                today.clone(),
+                "--format".into(),
+                "md".into(),
+            ],
+            "日志",
+        ),
+        (
+            vec![
+                "bulletin".to_string(),
+                "--from".into(),
+                today.clone(),
+                "--to".into(),
+                today.clone(),
+                "--format".into(),
+                "md".into(),
+            ],
+            "通报",
+        ),
+        (
+            vec![
+                "summary".to_string(),
+                id.clone(),
+                "--format".into(),
+                "html".into(),
+                "--out".into(),
+                report_out.display().to_string(),
+            ],
+            "",
+        ),
+    ] {
+        let out = Command::new(bin())
+            .arg("report")
+            .args(&args)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(&store_flag)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "report {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(expect),
+            "report {args:?}"
+        );
+    }
+    let html = std::fs::read_to_string(&report_out).unwrap();
+    assert!(
+        html.contains("<html") && html.contains("总结"),
+        "summary report written"
+    );
+    let out = Command::new(bin())
+        .args(["report", "event", "ev-does-not-exist", "--data-dir"])
+        .arg(&data)
+        .args(&store_flag)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown event is a usage error"
+    );
+
     // The routed delivery reached the sink.
     let delivered = wait_for(Duration::from_secs(30), "a delivered alert", || {
         let v = common::jsonl(&data.join("alerts.jsonl"));

@@ -69,6 +69,30 @@ pub enum Command {
     Train(TrainArgs),
     /// The case workflow: list, show, accept, assign, feedback, respond, close.
     Case(CaseCli),
+    /// Reports: 舆情日志 (daily), 舆情专报 (event ID), 定期通报 (bulletin), 总结报告 (summary ID).
+    Report(ReportCli),
+}
+
+/// `yuqing report`.
+#[derive(Debug, Args)]
+pub struct ReportCli {
+    /// The pipeline (to find the store and the `[cases]` settings).
+    #[arg(long, short, global = true)]
+    pub config: Option<PathBuf>,
+    /// Data directory of an embedded daemon.
+    #[arg(
+        long,
+        default_value = "yuqing-data",
+        env = "YUQING_DATA_DIR",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// Store URL.
+    #[arg(long, env = "YUQING_STORE", global = true)]
+    pub store: Option<String>,
+    /// The report.
+    #[command(flatten)]
+    pub args: yuqing_report::ReportArgs,
 }
 
 /// `yuqing case`.
@@ -373,6 +397,29 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Tail(a) => tail(a).await,
+        Command::Report(r) => {
+            let cfg = match &r.config {
+                Some(p) => Some(load(Some(p))?),
+                None => None,
+            };
+            let url = store_url(r.store.clone(), cfg.as_ref(), &r.data_dir);
+            let store = yuqing_store::Store::open(&url)
+                .await
+                .with_context(|| format!("opening {url}"))?;
+            let clock: yuqing_core::SharedClock = std::sync::Arc::new(yuqing_core::SystemClock);
+            let cases = yuqing_cases::Cases::with_clock(store.clone(), clock)
+                .await?
+                .configure(
+                    &cfg.as_ref().map(|c| c.cases.clone()).unwrap_or_default(),
+                    &[],
+                );
+            let mut out = std::io::stdout().lock();
+            match yuqing_report::run_cli_with(r.args, &store, &cases, &mut out).await {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(e) if e.is_usage() => Err(UsageError(e.to_string()).into()),
+                Err(e) => Err(e.into()),
+            }
+        }
         Command::Case(c) => {
             let cfg = match &c.config {
                 Some(p) => Some(load(Some(p))?),

@@ -144,6 +144,9 @@ pub struct PipelineConfig {
     /// The case workflow.
     #[serde(default)]
     pub cases: yuqing_cases::CasesConfig,
+    /// Scheduled reports (舆情日志, 定期通报, 总结报告) written into the data directory.
+    #[serde(default)]
+    pub reports: yuqing_report::ReportSchedule,
     /// The HTTP API.
     #[serde(default)]
     pub api: ApiConfig,
@@ -267,6 +270,7 @@ impl PipelineConfig {
         }
         yuqing_cases::validate_users(&self.api.users, "api.users", &mut p);
         self.cases.validate("cases", &mut p);
+        self.reports.validate("reports", &mut p);
         if self.privacy.hash_authors && self.privacy.salt.len() < 8 {
             p.push(
                 "privacy.salt",

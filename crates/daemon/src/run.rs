@@ -347,6 +347,27 @@ pub async fn start(
         ));
     }
 
+    // Scheduled reports (by the process that runs the alert stage, which owns the cases).
+    if opts.stages.alert {
+        let schedule = cfg.reports.clone().with_data_dir(&data_dir);
+        let (store, cases, clock, token) = (
+            store.clone(),
+            cases.clone(),
+            clock.clone(),
+            alert_token.clone(),
+        );
+        tasks.push((
+            "reports",
+            tokio::spawn(async move {
+                if let Err(e) =
+                    yuqing_report::run_schedule_with(schedule, store, cases, clock, token).await
+                {
+                    warn!(error = %e, "Report schedule stopped.");
+                }
+            }),
+        ));
+    }
+
     // HTTP.
     let ready = Arc::new(AtomicBool::new(false));
     let state = HttpState {
@@ -380,7 +401,7 @@ pub async fn start(
         let layers: [(&CancellationToken, &[&str]); 4] = [
             (&collect_token, &["collect", "health"]),
             (&analyze_token, &["analyze", "reload"]),
-            (&alert_token, &["alert"]),
+            (&alert_token, &["alert", "reports"]),
             (&deliver_token, &["deliver"]),
         ];
         let mut tasks = tasks;
