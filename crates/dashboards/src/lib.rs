@@ -5,14 +5,16 @@
 //! `deploy/k8s/` (manifests) — and the tests themselves (`tests/`):
 //!
 //! - `tests/dashboards.rs`: every dashboard validates against the JSON Schema of the Grafana
-//!   `schemaVersion` it declares (`schema/`), every target against its data source's query
-//!   schema; panel ids, grid positions, data source references and variables are consistent.
+//!   `schemaVersion` it declares (`schema/`), every panel's options and field config against its
+//!   panel plugin's schema, every target against its data source's query schema; panel ids,
+//!   grid positions, data source references, variables and metric names are consistent.
 //! - `tests/rules.rs`: `promtool check config`, `promtool check rules` and `promtool test rules`
 //!   (unit tests of the alerting rules in `deploy/prometheus/tests/`).
-//! - `tests/live.rs`: the daemon runs the bundled demo world on PostgreSQL, a real Prometheus
-//!   scrapes it every second with the shipped rules loaded, and every PromQL expression of every
-//!   panel, variable and rule is evaluated, every SQL query of every panel and variable runs
-//!   against the PostgreSQL the demo filled (as the read-only role Grafana uses).
+//! - `tests/live.rs`, `tests/live_kafka.rs`: the daemon runs the bundled demo world on
+//!   PostgreSQL (in-process, and over a real Kafka-protocol broker), a real Prometheus scrapes
+//!   it every second with the shipped rules loaded, and every PromQL expression of every panel,
+//!   variable and rule is evaluated, every SQL query of every panel and variable runs against
+//!   the PostgreSQL the demo filled (as the read-only role Grafana uses).
 //! - `tests/kubernetes.rs`: the manifests parse and hang together (selectors, probes, ports,
 //!   resources, the pipeline in the ConfigMap validates, the arguments parse with the real CLI).
 //!
