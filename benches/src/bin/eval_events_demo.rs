@@ -8,8 +8,14 @@
 //! belongs to the incident (purity), and the first alert's grade and delay after the first post.
 //!
 //! ```sh
-//! cargo run --release -p yuqing-benches --bin eval_events_demo -- [HOURS] [--save-judged FILE] [--alerts]
+//! cargo run --release -p yuqing-benches --bin eval_events_demo -- [HOURS] [--live MINUTES] [--save-judged FILE] [--alerts]
 //! ```
+//!
+//! By default every item is observed once, at the end (`items_at(HOURS)`: all `observed_at` are
+//! equal, so time plays no part in grouping and every first alert is "after 0 min").
+//! `--live MINUTES` instead replays what a crawler polling every MINUTES would see: each item
+//! when first published (with the counts of that moment) and posts again, at most hourly, as their
+//! counts grow; first-alert delays are then real.
 //!
 //! `--alerts` also lists every alerted event: its majority incident, size, title and first alert.
 //!
@@ -18,16 +24,65 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+/// Everything the world publishes in its first `hours`, as a crawler polling every `every`
+/// minutes sees it: each item when first seen (with the counts of that moment), and posts again
+/// whenever their counts changed, at most once per `reobserve` minutes.
+fn live_items(
+    world: &yuqing_demo::DemoWorld,
+    start: chrono::DateTime<chrono::Utc>,
+    hours: i64,
+    every: i64,
+    reobserve: i64,
+) -> Vec<yuqing_core::Item> {
+    let mut seen: HashMap<(String, String), (yuqing_core::Metrics, i64)> = HashMap::new();
+    let mut out = Vec::new();
+    let polls = hours * 60 / every.max(1);
+    for k in 0..=polls {
+        let minute = k * every;
+        for it in world.items_at(start + chrono::Duration::minutes(minute)) {
+            match seen.get_mut(&(it.source.clone(), it.id.clone())) {
+                None => {
+                    seen.insert((it.source.clone(), it.id.clone()), (it.metrics, minute));
+                    out.push(it);
+                }
+                Some((m, last)) => {
+                    if it.root_id.is_none() && it.metrics != *m && minute - *last >= reobserve {
+                        *m = it.metrics;
+                        *last = minute;
+                        out.push(it);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let hours: i64 = args.iter().find_map(|s| s.parse().ok()).unwrap_or(24);
-    let save = args
-        .iter()
-        .position(|a| a == "--save-judged")
-        .and_then(|i| args.get(i + 1));
+    let mut hours: i64 = 24;
+    let mut save: Option<String> = None;
+    let mut live: Option<i64> = None;
+    let mut list_alerts = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--save-judged" => save = it.next().cloned(),
+            "--live" => live = it.next().and_then(|m| m.parse().ok()),
+            "--alerts" => list_alerts = true,
+            other => {
+                hours = other
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("unknown argument {other}"))?
+            }
+        }
+    }
     let start = yuqing_demo::default_start();
     let world = yuqing_demo::DemoWorld::bundled()?.with_start(start);
-    let items = world.items_at(start + chrono::Duration::hours(hours));
+    let items = match live {
+        Some(every) => live_items(&world, start, hours, every, 60),
+        None => world.items_at(start + chrono::Duration::hours(hours)),
+    };
     let n = items.len();
     let cfg = yuqing_daemon::PipelineConfig::from_toml("", "eval", ".".into(), std::iter::empty())?;
     let t = std::time::Instant::now();
@@ -43,28 +98,33 @@ fn main() -> anyhow::Result<()> {
         w.flush()?;
     }
 
-    // incident → event → count; event → total count.
-    let mut by_incident: BTreeMap<String, HashMap<String, usize>> = BTreeMap::new();
-    let mut event_size: HashMap<String, usize> = HashMap::new();
+    // Each item once (re-observations of a post count once, in the event it was last merged
+    // into): incident → event → count; event → total count.
+    let mut last: HashMap<(&str, &str), (&str, String)> = HashMap::new();
     let mut first_post: HashMap<String, chrono::DateTime<chrono::FixedOffset>> = HashMap::new();
     for j in &out.scored {
         let ev = j.analysis.event_id.clone().unwrap_or_default();
-        *event_size.entry(ev.clone()).or_default() += 1;
         let inc = j
             .item
             .extra
             .get("demo_incident")
             .and_then(|v| v.as_str())
             .unwrap_or("(background)");
-        *by_incident
-            .entry(inc.to_string())
-            .or_default()
-            .entry(ev)
-            .or_default() += 1;
+        last.insert((j.item.source.as_str(), j.item.id.as_str()), (inc, ev));
         let f = first_post
             .entry(inc.to_string())
             .or_insert(j.item.observed_at);
         *f = (*f).min(j.item.observed_at);
+    }
+    let mut by_incident: BTreeMap<String, HashMap<String, usize>> = BTreeMap::new();
+    let mut event_size: HashMap<String, usize> = HashMap::new();
+    for (inc, ev) in last.values() {
+        *event_size.entry(ev.clone()).or_default() += 1;
+        *by_incident
+            .entry(inc.to_string())
+            .or_default()
+            .entry(ev.clone())
+            .or_default() += 1;
     }
     let mut first_alert: HashMap<String, &yuqing_core::Alert> = HashMap::new();
     for a in &out.alerts {
@@ -101,17 +161,14 @@ fn main() -> anyhow::Result<()> {
             first.unwrap_or_else(|| "none".into())
         );
     }
-    if args.iter().any(|a| a == "--alerts") {
+    if list_alerts {
         let mut labels: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-        for j in &out.scored {
-            let ev = j.analysis.event_id.as_deref().unwrap_or_default();
-            let inc = j
-                .item
-                .extra
-                .get("demo_incident")
-                .and_then(|v| v.as_str())
-                .unwrap_or("(background)");
-            *labels.entry(ev).or_default().entry(inc).or_default() += 1;
+        for (inc, ev) in last.values() {
+            *labels
+                .entry(ev.as_str())
+                .or_default()
+                .entry(inc)
+                .or_default() += 1;
         }
         let mut alerted: Vec<&yuqing_core::Alert> = first_alert.values().copied().collect();
         alerted.sort_by(|a, b| a.at.cmp(&b.at).then(a.event_id.cmp(&b.event_id)));

@@ -10,6 +10,10 @@
 //! cargo run --release -p yuqing-events --example regroup -- FILE [LABEL_FIELD] [--show INCIDENT]
 //! ```
 //!
+//! `--no-tags` removes `#hashtags#` from the texts first (a stress test of the other features).
+//! `EVENTS_TOML` may hold an `[events]` section body to try other settings, for example
+//! `EVENTS_TOML='match_threshold = 5.0'`.
+//!
 //! Per label: items, events, completeness (share of the label's items in its largest event),
 //! purity (share of that event's items carrying the label), and background items (unlabelled)
 //! that landed in events whose majority is a label. Also the mean cost of `observe`.
@@ -32,8 +36,11 @@ fn main() {
     };
     let mut field = "demo_incident".to_string();
     let mut show: Option<String> = None;
+    let mut no_tags = false;
     while let Some(a) = args.next() {
-        if a == "--show" {
+        if a == "--no-tags" {
+            no_tags = true;
+        } else if a == "--show" {
             show = args.next();
         } else {
             field = a;
@@ -53,6 +60,10 @@ fn main() {
                 j.analysis.event_id = None;
                 j.analysis.fingerprint = None;
                 j.analysis.reasons.retain(|r| r.about != "event");
+                if no_tags {
+                    j.item.text = strip_tags(&j.item.text);
+                    j.item.title = j.item.title.as_deref().map(strip_tags);
+                }
                 items.push(j);
             }
             Err(e) => eprintln!("skipping a line: {e}"),
@@ -68,7 +79,17 @@ fn main() {
             .to_string()
     };
 
-    let mut tracker = EventTracker::new(&EventsConfig::default());
+    let cfg: EventsConfig = match std::env::var("EVENTS_TOML") {
+        Ok(text) => match toml::from_str(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("EVENTS_TOML: {e}");
+                std::process::exit(2);
+            }
+        },
+        Err(_) => EventsConfig::default(),
+    };
+    let mut tracker = EventTracker::new(&cfg);
     let mut assigned: Vec<(String, Merge)> = Vec::with_capacity(items.len());
     let start = Instant::now();
     for j in &mut items {
@@ -180,4 +201,21 @@ fn main() {
             }
         }
     }
+}
+
+/// The text without its `#hashtags#`.
+fn strip_tags(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut parts = text.split('#');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    let rest: Vec<&str> = parts.collect();
+    // Odd segments (between a pair of marks) are tags; a trailing unpaired mark keeps its text.
+    for (i, seg) in rest.iter().enumerate() {
+        if i % 2 == 1 || (i == rest.len() - 1 && rest.len() % 2 == 1) {
+            out.push_str(seg);
+        }
+    }
+    out
 }

@@ -48,7 +48,7 @@ const PRIOR_EVENTS: f64 = 20.0;
 const MAX_CANDIDATES: usize = 24;
 /// Hashtags are chosen by the poster to name the matter: they weigh this much more than a
 /// keyword extracted from the text.
-const TAG_FACTOR: f64 = 1.5;
+const TAG_FACTOR: f64 = 2.0;
 /// A category is a coarse label from a classifier: it weighs this much of a keyword.
 const CATEGORY_FACTOR: f64 = 0.5;
 /// A place that contains the event's place (its city for a county) weighs this much of the
@@ -384,6 +384,13 @@ impl Features {
     }
 }
 
+/// The event a page (URL) belongs to, and whether a comment (rather than the post) registered it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Page {
+    slot: u32,
+    by_child: bool,
+}
+
 /// A normalised URL key: without the fragment and a trailing slash.
 fn url_key(url: &str) -> Option<u64> {
     let u = url.trim();
@@ -411,7 +418,7 @@ pub struct EventTracker {
     postings: IdMap<Posting>,
     /// Page URLs of posts (and of the first comment of a thread whose post is unseen) → event, so
     /// that comments collected from a separate source join the article they are about.
-    urls: IdMap<u32>,
+    urls: IdMap<Page>,
     pending: Vec<Event>,
     scratch: Vec<char>,
     /// Candidate events of the post being matched (reused).
@@ -429,7 +436,7 @@ struct Checkpoint {
     refs: Vec<(u64, Ref)>,
     lsh: Vec<(u64, Vec<FpEntry>)>,
     postings: Vec<(u64, Posting)>,
-    urls: Vec<(u64, u32)>,
+    urls: Vec<(u64, Page)>,
     pending: Vec<Event>,
 }
 
@@ -521,7 +528,7 @@ impl EventTracker {
             + table(self.ids.capacity(), 12)
             + table(self.lsh.capacity(), 8 + size_of::<Vec<FpEntry>>())
             + table(self.postings.capacity(), 8 + size_of::<Posting>())
-            + table(self.urls.capacity(), 12)
+            + table(self.urls.capacity(), 8 + size_of::<Page>())
             + self.cands.capacity() * 4;
         n += self
             .lsh
@@ -684,8 +691,13 @@ impl EventTracker {
         // The same page: comments collected by another source than their article carry the
         // article's URL.
         if slot.is_none() {
+            // A comment joins the post (or an earlier comment) of its page; a post joins only
+            // comments that were waiting for it, never another post (a source may give all its
+            // posts one listing URL).
             if let Some(s) = url
                 .and_then(|u| self.urls.get(&u).copied())
+                .filter(|p| child.is_some() || p.by_child)
+                .map(|p| p.slot)
                 .filter(|s| self.is_live(*s))
             {
                 slot = Some(s);
@@ -784,7 +796,10 @@ impl EventTracker {
         // so that the post, arriving later from another source, finds it.
         if let Some(u) = url.filter(|_| child.is_none() || thread_fresh) {
             if let std::collections::hash_map::Entry::Vacant(v) = self.urls.entry(u) {
-                v.insert(slot);
+                v.insert(Page {
+                    slot,
+                    by_child: child.is_some(),
+                });
                 self.slot_mut(slot).keys.push(u);
             }
         }
@@ -897,6 +912,10 @@ impl EventTracker {
                 name: name.to_string(),
                 code: analysis.region_code.clone(),
             });
+        }
+        // The place counts once, as the place: not again as a keyword ("万载县", "万载").
+        if let Some(p) = &f.place {
+            f.keywords.retain(|(_, k)| !p.name.contains(k.as_str()));
         }
         for topic in &analysis.topics {
             let h = word_key(KIND_TOPIC, topic);
@@ -1621,7 +1640,7 @@ impl EventTracker {
             if self.refs.get(k).is_some_and(|r| r.slot == slot) {
                 self.refs.remove(k);
             }
-            if self.urls.get(k) == Some(&slot) {
+            if self.urls.get(k).is_some_and(|p| p.slot == slot) {
                 self.urls.remove(k);
             }
         }
@@ -1778,7 +1797,7 @@ impl EventTracker {
             t.postings.insert(k, p);
         }
         for (k, s) in cp.urls {
-            if !t.is_live(s) {
+            if !t.is_live(s.slot) {
                 return Err(EventsError::Inconsistent(
                     "page index names a closed event".into(),
                 ));

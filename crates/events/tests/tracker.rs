@@ -150,6 +150,8 @@ fn near_duplicate_texts_on_two_platforms_merge_and_unrelated_texts_do_not() {
 #[test]
 fn cross_platform_reports_merge_by_keywords_and_place() {
     let mut t = EventTracker::new(&EventsConfig::default());
+    // What makes a shared word telling is that few other events hold it: a day's chatter first.
+    chatter(&mut t, 60, -60.0);
     let words = ["安和区", "化工厂", "爆炸", "伤亡"];
     let a = t.observe(
         &item("wb", "1", Platform::Weibo, FIRE, 0.0),
@@ -605,4 +607,364 @@ proptest! {
         let state = t.export();
         prop_assert!(EventTracker::import(&EventsConfig::default(), state).is_ok());
     }
+}
+
+/// An analysis as the analyze stage writes it: keywords, place with its code, topics, category.
+fn judged(
+    words: &[&str],
+    place: Option<(&str, &str)>,
+    topics: &[&str],
+    category: Option<&str>,
+) -> Analysis {
+    Analysis {
+        keywords: words.iter().map(|s| s.to_string()).collect(),
+        region: place.map(|p| p.0.to_string()),
+        region_code: place.map(|p| p.1.to_string()),
+        topics: topics.iter().map(|s| s.to_string()).collect(),
+        category: category.map(str::to_string),
+        sensitivity: if topics.is_empty() { 0.1 } else { 0.7 },
+        ..Analysis::default()
+    }
+}
+
+const HOME: (&str, &str) = ("安和区", "990102");
+const OTHER: (&str, &str) = ("白沙县", "990221");
+
+/// A local feed: chatter of the home district about everyday things, each post its own matter (its
+/// own words besides the district's name and "今天"), as the background a duty room's sources
+/// carry all day.
+fn chatter(t: &mut EventTracker, n: usize, from_min: f64) {
+    for k in 0..n {
+        let text: String = (0..24u32)
+            .map(|j| char::from_u32(0x4E00 + (k as u32 * 211 + j * 37) % 20_000).unwrap())
+            .collect();
+        let own: Vec<String> = (0..3).map(|j| format!("日常{k}-{j}")).collect();
+        let mut words: Vec<&str> = vec![HOME.0, "今天"];
+        words.extend(own.iter().map(String::as_str));
+        let (e, how) = t.observe_with(
+            &item(
+                "chat",
+                &format!("c{k}"),
+                Platform::Weibo,
+                &text,
+                from_min + k as f64 * 0.5,
+            ),
+            &mut judged(&words, Some(HOME), &[], None),
+        );
+        assert_eq!(
+            (e.counts.items, how),
+            (1, Merge::New),
+            "chatter {k} stays apart"
+        );
+    }
+}
+
+#[test]
+fn same_county_same_topic_reports_an_hour_apart_merge_across_platforms() {
+    let mut t = EventTracker::new(&EventsConfig::default());
+    chatter(&mut t, 120, 0.0);
+    let first = "刚才安和区东郊化工厂那边一声巨响，黑烟冲天，窗户都在抖，有没有人知道什么情况？";
+    let (a, how) = t.observe_with(
+        &item("wb", "p1", Platform::Weibo, first, 60.0),
+        &mut judged(
+            &["化工厂", "巨响", "黑烟", "安和区", "窗户"],
+            Some(HOME),
+            &["安全事故"],
+            Some("城乡建设"),
+        ),
+    );
+    assert_eq!(how, Merge::New);
+    // An hour later the district's portal reports it in its own words: no shared sentence, a few
+    // shared rare words, the same district and the same sensitivity topic.
+    let mut notice = item(
+        "portal",
+        "g1",
+        Platform::Portal,
+        "今日上午，安和区一化工企业发生火情，消防救援力量及时处置，明火已扑灭，无人员伤亡，周边空气监测正常。",
+        120.0,
+    );
+    notice.title = Some("关于安和区一化工企业火情的情况通报".into());
+    let mut analysis = judged(
+        &["化工厂", "火情", "安和区", "通报", "监测"],
+        Some(HOME),
+        &["安全事故"],
+        Some("城乡建设"),
+    );
+    let (b, how) = t.observe_with(&notice, &mut analysis);
+    assert_eq!(how, Merge::Keywords, "{:?}", analysis.reasons);
+    assert_eq!(b.event_id, a.event_id);
+    assert_eq!(b.counts.platforms, 2);
+    assert_eq!(
+        b.title, "关于安和区一化工企业火情的情况通报",
+        "the portal's headline wins"
+    );
+    let why = analysis
+        .reasons
+        .iter()
+        .find(|r| r.about == "event")
+        .unwrap();
+    assert!(
+        why.evidence.contains("化工厂") && why.evidence.contains("话题 安全事故"),
+        "{why:?}"
+    );
+    // Chatter of the same district sharing its name (held by every event) and an everyday word
+    // stays apart.
+    let (c, how) = t.observe_with(
+        &item(
+            "chat",
+            "x1",
+            Platform::Weibo,
+            "安和区今天的晚霞好美，下班路上拍了好多张",
+            125.0,
+        ),
+        &mut judged(&[HOME.0, "晚霞", "下班", "今天"], Some(HOME), &[], None),
+    );
+    assert_ne!(c.event_id, a.event_id, "{how:?}");
+}
+
+#[test]
+fn two_incidents_in_two_counties_never_merge() {
+    let mut t = EventTracker::new(&EventsConfig::default());
+    chatter(&mut t, 60, 0.0);
+    let words = ["化工厂", "爆炸", "伤亡", "黑烟"];
+    let (a, _) = t.observe_with(
+        &item(
+            "wb",
+            "a1",
+            Platform::Weibo,
+            "安和区一化工厂发生爆炸，黑烟滚滚，伤亡不明 #化工厂爆炸#",
+            40.0,
+        ),
+        &mut judged(&words, Some(HOME), &["安全事故"], Some("城乡建设")),
+    );
+    // The same words, the same generic hashtag, ten minutes later, in another county.
+    let (b, how) = t.observe_with(
+        &item(
+            "wb",
+            "b1",
+            Platform::Weibo,
+            "白沙县工业园化工厂爆炸了，黑烟好大，伤亡情况还不清楚 #化工厂爆炸#",
+            50.0,
+        ),
+        &mut judged(&words, Some(OTHER), &["安全事故"], Some("城乡建设")),
+    );
+    assert_eq!(how, Merge::New);
+    assert_ne!(a.event_id, b.event_id);
+    // Even a reprint of the first text does not cross the county line.
+    let (c, how) = t.observe_with(
+        &item(
+            "news",
+            "b2",
+            Platform::News,
+            "安和区一化工厂发生爆炸，黑烟滚滚，伤亡不明 #化工厂爆炸#",
+            55.0,
+        ),
+        &mut judged(&words, Some(OTHER), &["安全事故"], Some("城乡建设")),
+    );
+    assert_eq!(
+        (c.event_id.as_str(), how),
+        (b.event_id.as_str(), Merge::Keywords)
+    );
+    // Each county's follow-ups find their own incident; a city-level report may join the county
+    // inside that city.
+    let (d, _) = t.observe_with(
+        &item(
+            "wb",
+            "a2",
+            Platform::Weibo,
+            "安和区化工厂那边还在冒黑烟，爆炸原因查清了吗",
+            70.0,
+        ),
+        &mut judged(
+            &["化工厂", "黑烟", "爆炸", "原因"],
+            Some(HOME),
+            &["安全事故"],
+            None,
+        ),
+    );
+    assert_eq!(d.event_id, a.event_id);
+    let (e, how) = t.observe_with(
+        &item(
+            "wb",
+            "a3",
+            Platform::Weibo,
+            "青石市化工厂爆炸黑烟，市里要重视",
+            75.0,
+        ),
+        &mut judged(
+            &["化工厂", "爆炸", "黑烟", "重视"],
+            Some(("青石市", "990100")),
+            &["安全事故"],
+            None,
+        ),
+    );
+    assert_eq!(
+        (e.event_id.as_str(), how),
+        (a.event_id.as_str(), Merge::Keywords)
+    );
+}
+
+#[test]
+fn a_shared_hashtag_carries_a_post_with_other_words() {
+    let mut t = EventTracker::new(&EventsConfig::default());
+    chatter(&mut t, 60, 0.0);
+    let (a, _) = t.observe_with(
+        &item(
+            "wb",
+            "h1",
+            Platform::Weibo,
+            "学校食堂的饭菜又馊了，孩子吃完拉肚子 #安和学校食堂#",
+            40.0,
+        ),
+        &mut judged(
+            &["食堂", "饭菜", "拉肚子", "孩子"],
+            Some(HOME),
+            &[],
+            Some("教育文体"),
+        ),
+    );
+    for k in 0..3 {
+        t.observe_with(
+            &item(
+                "wb",
+                &format!("h{}", k + 2),
+                Platform::Weibo,
+                &format!("家长群都在说这事{k} #安和学校食堂#"),
+                41.0 + k as f64,
+            ),
+            &mut judged(&["家长群", "食堂"], Some(HOME), &[], None),
+        );
+    }
+    // A forum post naming nothing but the hashtag and one word of its own.
+    let mut a2 = Analysis {
+        keywords: vec!["陪餐".into()],
+        ..Analysis::default()
+    };
+    let (b, how) = t.observe_with(
+        &item(
+            "forum",
+            "f1",
+            Platform::Forum,
+            "建议家长轮流陪餐 #安和学校食堂#",
+            90.0,
+        ),
+        &mut a2,
+    );
+    assert_eq!(
+        (b.event_id.as_str(), how),
+        (a.event_id.as_str(), Merge::Keywords)
+    );
+    assert!(a2
+        .reasons
+        .iter()
+        .any(|r| r.evidence.contains("#安和学校食堂#")));
+}
+
+#[test]
+fn comments_from_another_source_join_their_article_by_its_page() {
+    let mut t = EventTracker::new(&EventsConfig::default());
+    let mut article = item("news", "3001", Platform::News, FIRE, 0.0);
+    article.url = Some("https://news.example.org/a/3001.html".into());
+    let a = t.observe(&article, &mut Analysis::default());
+    // The comment collector is its own source: its root id names the article in another source,
+    // but the page is the article's.
+    let mut c = item(
+        "news-comments",
+        "c1",
+        Platform::Comment,
+        "希望尽快查明原因",
+        10.0,
+    );
+    c.root_id = Some("3001".into());
+    c.url = Some("https://news.example.org/a/3001.html#comments".into());
+    let (b, how) = t.observe_with(&c, &mut Analysis::default());
+    assert_eq!(
+        (b.event_id.as_str(), how),
+        (a.event_id.as_str(), Merge::Thread)
+    );
+    assert_eq!(b.counts.comments, 1);
+    // And in the other order: the comments first, then the article.
+    let mut c2 = item("news-comments", "c2", Platform::Comment, "关注后续", 20.0);
+    c2.root_id = Some("3002".into());
+    c2.url = Some("https://news.example.org/a/3002.html".into());
+    let (d, _) = t.observe_with(&c2, &mut Analysis::default());
+    let mut later = item("news", "3002", Platform::News, SCHOOL, 5.0);
+    later.url = Some("https://news.example.org/a/3002.html/".into());
+    let (e, how) = t.observe_with(&later, &mut Analysis::default());
+    assert_eq!(
+        (e.event_id.as_str(), how),
+        (d.event_id.as_str(), Merge::Thread)
+    );
+    assert_eq!(t.len(), 2);
+    // Two posts sharing a page (a listing URL) are not joined by it.
+    let mut p = item(
+        "board",
+        "m1",
+        Platform::Board,
+        "小区门口路灯坏了很久，请尽快维修",
+        30.0,
+    );
+    p.url = Some("https://board.example.org/list".into());
+    let mut q = item(
+        "board",
+        "m2",
+        Platform::Board,
+        "孩子入学需要准备哪些材料，户口不在本地",
+        31.0,
+    );
+    q.url = Some("https://board.example.org/list".into());
+    let (pe, _) = t.observe_with(&p, &mut Analysis::default());
+    let (qe, how) = t.observe_with(&q, &mut Analysis::default());
+    assert_eq!(how, Merge::New);
+    assert_ne!(pe.event_id, qe.event_id);
+}
+
+#[test]
+fn a_long_quiet_event_needs_more_evidence() {
+    let cfg = EventsConfig {
+        match_decay: std::time::Duration::from_secs(3600),
+        ..EventsConfig::default()
+    };
+    let run = |gap_min: f64| {
+        let mut t = EventTracker::new(&cfg);
+        chatter(&mut t, 60, 0.0);
+        let (a, _) = t.observe_with(
+            &item(
+                "wb",
+                "q1",
+                Platform::Weibo,
+                "安和区自来水发黄有异味，已经三天了",
+                40.0,
+            ),
+            &mut judged(&["自来水", "发黄", "异味"], Some(HOME), &["民生"], None),
+        );
+        let (b, how) = t.observe_with(
+            &item(
+                "forum",
+                "q2",
+                Platform::Forum,
+                "我们小区的自来水也发黄，烧开了还有味道",
+                40.0 + gap_min,
+            ),
+            &mut judged(&["自来水", "发黄", "小区"], Some(HOME), &["民生"], None),
+        );
+        (a.event_id == b.event_id, how)
+    };
+    assert_eq!(run(30.0), (true, Merge::Keywords));
+    // Twelve quiet hours (twelve times match_decay) outweigh the shared words.
+    assert_eq!(run(12.0 * 60.0), (false, Merge::New));
+}
+
+#[test]
+fn profile_matching_is_deterministic() {
+    let stream: Vec<(Item, Analysis)> = SyntheticStream::new(SyntheticConfig::per_day(5, 80_000.0))
+        .take(8000)
+        .collect();
+    let mut a = EventTracker::new(&EventsConfig::default());
+    let mut b = EventTracker::new(&EventsConfig::default());
+    let ra = run(&mut a, &stream);
+    let rb = run(&mut b, &stream);
+    assert_eq!(ra, rb);
+    let merged = ra.iter().filter(|(e, _)| e.counts.items > 1).count();
+    assert!(merged > 1000, "{merged}");
 }
