@@ -62,6 +62,11 @@ fn bundled_demo_alerts_within_a_minute_and_stops_gracefully() {
             .then_some(())
     });
 
+    // The web console is served by the daemon.
+    let r = client.get(d.url("/console/login")).send().unwrap();
+    assert!(r.status().is_success());
+    assert!(r.headers().get("content-security-policy").is_some());
+
     let status = d.terminate();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }

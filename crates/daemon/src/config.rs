@@ -147,6 +147,9 @@ pub struct PipelineConfig {
     /// Scheduled reports (舆情日志, 定期通报, 总结报告) written into the data directory.
     #[serde(default)]
     pub reports: yuqing_report::ReportSchedule,
+    /// The web console at `/console/`.
+    #[serde(default)]
+    pub console: yuqing_console::ConsoleConfig,
     /// The HTTP API.
     #[serde(default)]
     pub api: ApiConfig,
@@ -271,6 +274,7 @@ impl PipelineConfig {
         yuqing_cases::validate_users(&self.api.users, "api.users", &mut p);
         self.cases.validate("cases", &mut p);
         self.reports.validate("reports", &mut p);
+        self.console.validate("console", &mut p);
         if self.privacy.hash_authors && self.privacy.salt.len() < 8 {
             p.push(
                 "privacy.salt",

@@ -383,7 +383,16 @@ pub async fn start(
         surge,
     };
     let auth = yuqing_cases::Auth::new(&cfg.api.users);
-    let api = yuqing_cases::router(cases.clone(), auth);
+    let console = yuqing_console::router(
+        yuqing_console::ConsoleContext::new(
+            store.clone(),
+            cases.clone(),
+            auth.clone(),
+            clock.clone(),
+        )
+        .with_config(cfg.console.clone()),
+    );
+    let api = yuqing_cases::router(cases.clone(), auth).merge(console);
     let (addr, http_handle) =
         http::serve(opts.listen, http::router(state, api), http_token.clone()).await?;
     if let Some(f) = &opts.addr_file {
