@@ -63,6 +63,10 @@ const MAY_BE_EMPTY: &[(&str, &str)] = &[
         "only when a stage drops a record on purpose",
     ),
     (
+        "yuqing_report_",
+        "the demo pipeline schedules no reports ([reports])",
+    ),
+    (
         "yuqing_cases_deadline_missed_total",
         "only once a first-release deadline (1 h simulated) passed unanswered",
     ),
