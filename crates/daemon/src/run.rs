@@ -214,6 +214,14 @@ pub async fn start(
                 .build()
                 .context("building the sinks")?,
         );
+        if !kafka {
+            // One process owns this store: claims left by a crashed run need not wait for their
+            // lease.
+            let n = store.release_all_claims().await?;
+            if n > 0 {
+                info!(deliveries = n, "Released the claims of the previous run.");
+            }
+        }
         reconcile_file_sinks(&cfg, &store).await;
         let consumer = bus.consumer(Topic::Events, "alert").await?;
         let stage = AlertStage {
@@ -231,6 +239,13 @@ pub async fn start(
             token: alert_token.clone(),
         };
         tasks.push(("alert", tokio::spawn(stage.run())));
+        // Who claims deliveries: unique per process, readable in the store.
+        let owner = format!(
+            "{}-{}-{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "yuqing".into()),
+            std::process::id(),
+            rand_suffix()
+        );
         for sink in d.sink_ids().map(str::to_string).collect::<Vec<_>>() {
             tasks.push((
                 "deliver",
@@ -238,7 +253,9 @@ pub async fn start(
                     store.clone(),
                     d.clone(),
                     sink,
+                    owner.clone(),
                     wake.clone(),
+                    clock.clone(),
                     deliver_token.clone(),
                 )),
             ));
@@ -575,4 +592,12 @@ fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// A random 32-bit number (from the std hasher's random keys; no RNG dependency needed).
+fn rand_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    h.finish() as u32
 }

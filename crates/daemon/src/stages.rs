@@ -5,11 +5,10 @@
 //! crash re-delivers unfinished input (at-least-once) and the deterministic ids downstream make the
 //! repetition harmless. Bad records are counted, logged and dead-lettered, never fatal.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
@@ -508,64 +507,74 @@ impl DeadLetter for StoreDeadLetter {
     }
 }
 
-/// Delivers the outbox of one sink: pending alerts go to the dispatcher (which rate-limits and
-/// merges floods into digests); each outcome is recorded, so nothing is sent twice and nothing
-/// is forgotten across restarts.
+/// How long a process may hold a delivery it claimed before another may take it over.
+pub const DELIVERY_LEASE: Duration = Duration::from_secs(120);
+
+/// Delivers the outbox of one sink: deliveries are claimed (so that several alert-stage
+/// processes never send the same row), handed to the dispatcher (which rate-limits and merges
+/// floods into digests), and each outcome is recorded, so nothing is sent twice and nothing is
+/// forgotten across restarts. Deliveries held by quiet hours, and those not sent because of a
+/// shutdown, are given back.
 pub async fn deliver_outbox(
     store: Store,
     dispatcher: Arc<Dispatcher>,
     sink: String,
+    owner: String,
     wake: Wake,
+    clock: SharedClock,
     token: CancellationToken,
 ) {
-    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut waiters = tokio::task::JoinSet::new();
     loop {
         let notified = wake.notified();
-        let pending = match store.pending_deliveries(&sink, 1000).await {
+        let claimed = match store
+            .claim_deliveries(&sink, &owner, 1000, DELIVERY_LEASE)
+            .await
+        {
             Ok(p) => p,
             Err(e) => {
                 warn!(sink = %sink, error = %e, "Reading the outbox failed.");
                 Vec::new()
             }
         };
-        let fresh: Vec<Alert> = {
-            let mut f = in_flight.lock();
-            pending
-                .into_iter()
-                .filter(|a| f.insert(a.alert_id.clone()))
-                .collect()
-        };
+        let now = clock.now_cst();
+        let (held, fresh): (Vec<Alert>, Vec<Alert>) = claimed
+            .into_iter()
+            .partition(|a| held_by_quiet_hours(a, &sink, now));
+        if !held.is_empty() {
+            let ids: Vec<String> = held.iter().map(|a| a.alert_id.clone()).collect();
+            if let Err(e) = store.release_deliveries(&sink, &owner, &ids).await {
+                warn!(sink = %sink, error = %e, "Releasing held deliveries failed.");
+            }
+        }
         if !fresh.is_empty() {
             match dispatcher.submit_to(&sink, fresh).await {
                 Ok(sub) => {
-                    let store = store.clone();
-                    let in_flight = in_flight.clone();
+                    let (store, owner) = (store.clone(), owner.clone());
                     waiters.spawn(async move {
                         let report = sub.wait().await;
+                        let mut retry_later = Vec::new();
                         for d in report.deliveries {
-                            let status = match &d.outcome {
-                                Outcome::Delivered { .. } => Some(DeliveryStatus::Delivered),
+                            let (status, err) = match &d.outcome {
+                                Outcome::Delivered { .. } => (DeliveryStatus::Delivered, None),
                                 Outcome::Failed {
                                     dead_lettered: true,
+                                    error,
                                     ..
-                                } => Some(DeliveryStatus::Dead),
-                                Outcome::Failed { .. } => None,
-                            };
-                            let err = match &d.outcome {
-                                Outcome::Failed { error, .. } => Some(error.clone()),
-                                _ => None,
-                            };
-                            if let Some(s) = status {
-                                if let Err(e) = store
-                                    .mark_delivery(&d.alert_id, &d.sink_id, s, err.as_deref())
-                                    .await
-                                {
-                                    error!(error = %e, "Recording a delivery failed.");
+                                } => (DeliveryStatus::Dead, Some(error.clone())),
+                                Outcome::Failed { .. } => {
+                                    retry_later.push(d.alert_id.clone());
+                                    continue;
                                 }
+                            };
+                            if let Err(e) = store
+                                .mark_delivery(&d.alert_id, &d.sink_id, status, err.as_deref())
+                                .await
+                            {
+                                error!(error = %e, "Recording a delivery failed.");
                             }
-                            in_flight.lock().remove(&d.alert_id);
                         }
+                        (owner, retry_later)
                     });
                 }
                 Err(e) => {
@@ -574,15 +583,34 @@ pub async fn deliver_outbox(
                 }
             }
         }
-        while waiters.try_join_next().is_some() {}
+        while let Some(done) = waiters.try_join_next() {
+            if let Ok((owner, again)) = done {
+                if !again.is_empty() {
+                    let _ = store.release_deliveries(&sink, &owner, &again).await;
+                }
+            }
+        }
+        // Held deliveries come back when quiet hours end; look again soon, not at once.
+        let idle = if held.is_empty() {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(5)
+        };
         tokio::select! {
             _ = notified => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = tokio::time::sleep(idle) => {}
             _ = token.cancelled() => break,
         }
     }
-    // Let what is in flight finish (the dispatcher's own grace period bounds it).
-    while waiters.join_next().await.is_some() {}
+    // Let what is in flight finish (the dispatcher's own grace period bounds it); give back what
+    // was not sent.
+    while let Some(done) = waiters.join_next().await {
+        if let Ok((owner, again)) = done {
+            if !again.is_empty() {
+                let _ = store.release_deliveries(&sink, &owner, &again).await;
+            }
+        }
+    }
 }
 
 /// Quiet hours: the router deferred this sink's copy of the alert until a later time.

@@ -685,6 +685,85 @@ impl Store {
             .collect()
     }
 
+    /// Claims up to `limit` deliveries of `sink` for `owner`: pending ones, and ones whose claim is
+    /// older than `lease` (their owner died mid-send). Each row is claimed by one process only,
+    /// also when several alert-stage processes share a PostgreSQL store: the status is checked
+    /// again on the row being updated. Returns the claimed alerts, oldest first.
+    pub async fn claim_deliveries(
+        &self,
+        sink: &str,
+        owner: &str,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<Alert>> {
+        let now = now_ms();
+        let expired = now - lease.as_millis() as i64;
+        let claimed: Vec<String> = sqlx::query_scalar(
+            "UPDATE deliveries SET status = 'sending', owner = $1, claimed_ms = $2
+             WHERE sink = $3
+               AND (status = 'pending' OR (status = 'sending' AND claimed_ms < $4))
+               AND alert_id IN (
+                   SELECT d.alert_id FROM deliveries d JOIN alerts a ON a.alert_id = d.alert_id
+                   WHERE d.sink = $3
+                     AND (d.status = 'pending' OR (d.status = 'sending' AND d.claimed_ms < $4))
+                   ORDER BY a.seq LIMIT $5)
+             RETURNING alert_id",
+        )
+        .bind(owner)
+        .bind(now)
+        .bind(sink)
+        .bind(expired)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(claimed.len());
+        for id in claimed {
+            if let Some(a) = self.alert(&id).await? {
+                out.push(a);
+            }
+        }
+        out.sort_by_key(|s| s.seq);
+        Ok(out.into_iter().map(|s| s.alert).collect())
+    }
+
+    /// Gives claimed deliveries back (pending again), for example when quiet hours hold them or
+    /// the process shuts down before sending.
+    pub async fn release_deliveries(
+        &self,
+        sink: &str,
+        owner: &str,
+        alert_ids: &[String],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for id in alert_ids {
+            sqlx::query(
+                "UPDATE deliveries SET status = 'pending', owner = NULL, claimed_ms = NULL
+                 WHERE alert_id = $1 AND sink = $2 AND owner = $3 AND status = 'sending'",
+            )
+            .bind(id)
+            .bind(sink)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives back every claim (only for a store one process uses: after a crash, the claims of
+    /// the dead process need not wait for their lease). Returns how many were released.
+    pub async fn release_all_claims(&self) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE deliveries SET status = 'pending', owner = NULL, claimed_ms = NULL WHERE status = 'sending'",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Records the outcome of a delivery attempt.
     pub async fn mark_delivery(
         &self,
@@ -722,6 +801,7 @@ impl Store {
         Ok(s.map(|s| match s.as_str() {
             "delivered" => DeliveryStatus::Delivered,
             "dead" => DeliveryStatus::Dead,
+            // 'sending' is a pending delivery someone has claimed.
             _ => DeliveryStatus::Pending,
         }))
     }

@@ -187,6 +187,55 @@ async fn exercise(store: Store) {
         Some(DeliveryStatus::Pending)
     );
 
+    // Claims: each pending delivery goes to one claimer; an expired claim can be taken over;
+    // released ones are pending again.
+    store
+        .enqueue_deliveries("al-2", &["claim".to_string()])
+        .await
+        .unwrap();
+    store
+        .enqueue_deliveries("al-1", &["claim".to_string()])
+        .await
+        .unwrap();
+    let lease = std::time::Duration::from_secs(60);
+    let a = store
+        .claim_deliveries("claim", "p1", 10, lease)
+        .await
+        .unwrap();
+    let b = store
+        .claim_deliveries("claim", "p2", 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.iter().map(|x| x.alert_id.as_str()).collect::<Vec<_>>(),
+        vec!["al-1", "al-2"]
+    );
+    assert!(b.is_empty(), "a claimed delivery is not claimed twice");
+    store
+        .release_deliveries("claim", "p1", &["al-2".to_string()])
+        .await
+        .unwrap();
+    let b = store
+        .claim_deliveries("claim", "p2", 10, lease)
+        .await
+        .unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].alert_id, "al-2");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let taken_over = store
+        .claim_deliveries("claim", "p3", 10, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(taken_over.len(), 2, "expired claims are taken over");
+    store
+        .mark_delivery("al-1", "claim", DeliveryStatus::Delivered, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.delivery_status("al-1", "claim").await.unwrap(),
+        Some(DeliveryStatus::Delivered)
+    );
+
     // Collector state.
     assert!(store.source_state("src").await.unwrap().is_none());
     store
@@ -258,4 +307,60 @@ async fn postgres_store() {
 async fn bad_urls_are_rejected_clearly() {
     let err = Store::open("mysql://x").await.unwrap_err();
     assert!(err.to_string().contains("unsupported store URL"), "{err}");
+}
+
+/// Several processes claiming one sink's outbox at once each get disjoint deliveries.
+async fn concurrent_claims(store: Store) {
+    for i in 0..120 {
+        let mut a = alert(&format!("al-c{i:03}"), Grade::IV);
+        a.event_id = format!("ev-c{i}");
+        assert!(store
+            .insert_alert(&a, &["shared".to_string()])
+            .await
+            .unwrap());
+    }
+    let lease = std::time::Duration::from_secs(600);
+    let mut tasks = Vec::new();
+    for p in 0..4 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let got = store
+                    .claim_deliveries("shared", &format!("p{p}"), 7, lease)
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    break;
+                }
+                mine.extend(got.into_iter().map(|a| a.alert_id));
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let unique: std::collections::HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), 120, "every delivery claimed once");
+    assert_eq!(unique.len(), 120, "no delivery claimed twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_claims_are_exclusive() {
+    let db = PgDatabase::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    concurrent_claims(store.clone()).await;
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_claims_are_exclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/c.db", dir.path().display()))
+        .await
+        .unwrap();
+    concurrent_claims(store).await;
 }
