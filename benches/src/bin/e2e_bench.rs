@@ -34,15 +34,36 @@ const INCIDENTS: &[&str] = &[
 /// Who, where and what else: combined per incident so that incidents differ in wording and are
 /// not near-duplicates of one another.
 const CLAUSES: &[&str] = &[
-    "现场浓烟滚滚", "有网友称已有人员伤亡", "消防车正在赶往现场", "几十名工人聚集讨薪",
-    "多名学生出现呕吐腹泻", "家长要求彻查", "村民称补偿款迟迟不到位", "有人受伤送医",
-    "多处道路被冲毁", "部分村庄断水断电", "群众被困等待救援", "空气中有刺鼻气味",
-    "附近居民连夜转移", "门口拉起了横幅", "视频在朋友圈疯传", "至今没有官方通报",
-    "有人说是谣言", "医院已经收治多人", "警方已经到场", "周边学校临时停课",
+    "现场浓烟滚滚",
+    "有网友称已有人员伤亡",
+    "消防车正在赶往现场",
+    "几十名工人聚集讨薪",
+    "多名学生出现呕吐腹泻",
+    "家长要求彻查",
+    "村民称补偿款迟迟不到位",
+    "有人受伤送医",
+    "多处道路被冲毁",
+    "部分村庄断水断电",
+    "群众被困等待救援",
+    "空气中有刺鼻气味",
+    "附近居民连夜转移",
+    "门口拉起了横幅",
+    "视频在朋友圈疯传",
+    "至今没有官方通报",
+    "有人说是谣言",
+    "医院已经收治多人",
+    "警方已经到场",
+    "周边学校临时停课",
 ];
 const WHO: &[&str] = &[
-    "据现场目击者说", "有业主在群里说", "一位出租车司机讲", "附近商户反映", "网友发帖称",
-    "当地居民告诉记者", "有家长在家长群里说", "一名工人的家属说",
+    "据现场目击者说",
+    "有业主在群里说",
+    "一位出租车司机讲",
+    "附近商户反映",
+    "网友发帖称",
+    "当地居民告诉记者",
+    "有家长在家长群里说",
+    "一名工人的家属说",
 ];
 const DETAIL: &[&str] = &[
     "事发地点在{company}附近，周边交通一度中断",
@@ -64,7 +85,16 @@ const ROUTINE: &[&str] = &[
     "{place}的公交线路能不能增加一班夜班车，下晚班的人回家太难了",
 ];
 const PLACES: &[&str] = &[
-    "万载县", "袁州区", "樟树市", "丰城市", "靖安县", "奉新县", "高安市", "上高县", "宜丰县", "铜鼓县",
+    "万载县",
+    "袁州区",
+    "樟树市",
+    "丰城市",
+    "靖安县",
+    "奉新县",
+    "高安市",
+    "上高县",
+    "宜丰县",
+    "铜鼓县",
 ];
 
 struct Plan {
@@ -86,7 +116,11 @@ fn plan(n: usize) -> Plan {
         let v = if i % 50 == 0 {
             let id = format!("inc-{i}");
             let k = i / 50;
-            let company = format!("{}{}公司", COMPANY[k % COMPANY.len()], ["化工", "建设", "食品", "置业", "物流"][k % 5]);
+            let company = format!(
+                "{}{}公司",
+                COMPANY[k % COMPANY.len()],
+                ["化工", "建设", "食品", "置业", "物流"][k % 5]
+            );
             let head: String = INCIDENTS[k % INCIDENTS.len()]
                 .replace("{place}", place)
                 .chars()
@@ -149,7 +183,8 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     } else {
         toml.push_str("[bus]\ncapacity = 4096\n");
     }
-    let cfg = PipelineConfig::from_toml(&toml, "bench.toml", dir.path().into(), std::iter::empty())?;
+    let cfg =
+        PipelineConfig::from_toml(&toml, "bench.toml", dir.path().into(), std::iter::empty())?;
     let opts = RunOptions {
         data_dir: dir.path().join("data"),
         listen: "127.0.0.1:0".parse()?,
@@ -173,7 +208,12 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     let mut accepted_at = vec![Duration::ZERO; n];
     for (c, chunk) in plan.items.chunks(500).enumerate() {
         let body: String = chunk.iter().map(|v| format!("{v}\n")).collect();
-        let r = client.post(&url).bearer_auth(TOKEN).body(body).send().await?;
+        let r = client
+            .post(&url)
+            .bearer_auth(TOKEN)
+            .body(body)
+            .send()
+            .await?;
         anyhow::ensure!(r.status().is_success(), "ingest: {}", r.text().await?);
         let now = t0.elapsed();
         for i in 0..chunk.len() {
@@ -187,7 +227,10 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
         if judged >= n {
             break;
         }
-        anyhow::ensure!(t0.elapsed() < Duration::from_secs(1800), "not all judged after 30 min ({judged}/{n})");
+        anyhow::ensure!(
+            t0.elapsed() < Duration::from_secs(1800),
+            "not all judged after 30 min ({judged}/{n})"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let all_judged = t0.elapsed();
@@ -198,7 +241,9 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     let mut first_alert: HashMap<String, DateTime<Utc>> = HashMap::new();
     for s in &alerts {
-        first_alert.entry(s.alert.event_id.clone()).or_insert(s.created);
+        first_alert
+            .entry(s.alert.event_id.clone())
+            .or_insert(s.created);
     }
     for (event, idx) in &plan.firsts {
         if let Some(created) = first_alert.get(event) {
@@ -229,6 +274,9 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("embedded");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
-    anyhow::ensure!(mode == "embedded" || mode == "kafka", "usage: e2e_bench embedded|kafka [N]");
+    anyhow::ensure!(
+        mode == "embedded" || mode == "kafka",
+        "usage: e2e_bench embedded|kafka [N]"
+    );
     run(mode, n).await
 }
