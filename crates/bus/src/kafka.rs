@@ -271,7 +271,14 @@ impl ConsumerContext for LoggingContext {
                     .collect();
                 info!(group = %self.group, partitions = %parts.join(","), "Partitions assigned.");
             }
-            Rebalance::Revoke(_) => info!(group = %self.group, "Partitions revoked."),
+            Rebalance::Revoke(tpl) => {
+                // The partitions moved to another member: their lag is that member's to report.
+                for e in tpl.elements() {
+                    let _ = telemetry::CONSUMER_LAG
+                        .remove_label_values(&[e.topic(), &e.partition().to_string()]);
+                }
+                info!(group = %self.group, "Partitions revoked.");
+            }
             Rebalance::Error(e) => warn!(group = %self.group, error = %e, "Rebalance failed."),
         }
     }

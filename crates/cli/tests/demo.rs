@@ -52,7 +52,14 @@ fn bundled_demo_alerts_within_a_minute_and_stops_gracefully() {
                 &[("stage", s)],
             ) > 0.0
         });
-        (all && metric(&text, "yuqing_collect_requests_total", &[]) > 0.0).then_some(())
+        let wall = metric(&text, "yuqing_events_open_by_phase", &[]) > 0.0
+            && metric(&text, "yuqing_analyze_sentiment_count", &[]) > 0.0
+            && metric(
+                &text,
+                "yuqing_pipeline_latency_seconds_count",
+                &[("stage", "analyze")],
+            ) > 0.0;
+        (all && wall && metric(&text, "yuqing_collect_requests_total", &[]) > 0.0).then_some(())
     });
     // An alert about an incident (not only about source health) comes too.
     wait_for(Duration::from_secs(60), "an incident alert", || {

@@ -68,13 +68,55 @@ pub static LATENCY: LazyLock<HistogramVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
-/// Latency from collection (observed_at on the wall clock) to emission of an alert.
+/// Freshness: time on the pipeline's clock from a record's observation (an item's `observed_at`,
+/// an event's `updated_at`) to a stage finishing it.
 pub static END_TO_END: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
         "yuqing_pipeline_latency_seconds",
-        "Wall time from a record entering the pipeline to a stage finishing it.",
+        "Time on the pipeline clock from a record's observation to a stage finishing it.",
         &["stage"],
-        LATENCY_BUCKETS.to_vec()
+        vec![0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0]
+    )
+    .expect("metric registers once")
+});
+
+/// Open events by their stage on the 2h/6h/24h curve (`phase`, not `stage`, which names pipeline
+/// stages).
+pub static EVENTS_BY_PHASE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "yuqing_events_open_by_phase",
+        "Open events by their stage on the spread curve: emerging, spreading, peak, fading.",
+        &["phase"]
+    )
+    .expect("metric registers once")
+});
+
+/// Sentiment of judged items.
+pub static SENTIMENT: LazyLock<prometheus::Histogram> = LazyLock::new(|| {
+    prometheus::register_histogram!(
+        "yuqing_analyze_sentiment",
+        "Sentiment of judged items (-1 negative … 1 positive).",
+        vec![-1.0, -0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    )
+    .expect("metric registers once")
+});
+
+/// Seconds to the earliest unmet deadline among open cases of a grade (negative when overdue).
+pub static NEXT_DEADLINE: LazyLock<GaugeVec> = LazyLock::new(|| {
+    register_gauge_vec!(
+        "yuqing_cases_next_deadline_seconds",
+        "Seconds to the earliest unmet deadline among open cases of the grade (negative: overdue).",
+        &["grade"]
+    )
+    .expect("metric registers once")
+});
+
+/// Open cases of a grade with a deadline passed and not met.
+pub static OVERDUE: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "yuqing_cases_overdue",
+        "Open cases of the grade with a passed deadline and no public response yet.",
+        &["grade"]
     )
     .expect("metric registers once")
 });

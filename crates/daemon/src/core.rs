@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset};
 use yuqing_alert::Grader;
 use yuqing_analyze::{Analyzer, SharedAnalyzer};
-use yuqing_core::{id, Alert, Event, Item, JudgedItem};
+use yuqing_core::{id, Alert, Event, Item, JudgedItem, Stage};
 use yuqing_events::{EventTracker, EventsConfig};
 
 use crate::config::PipelineConfig;
@@ -41,6 +41,8 @@ impl Privacy {
 pub struct AnalyzeCore {
     analyzer: Arc<SharedAnalyzer>,
     tracker: EventTracker,
+    /// Each open event's stage, for the by-phase gauge.
+    phases: std::collections::HashMap<String, yuqing_core::Stage>,
 }
 
 impl AnalyzeCore {
@@ -49,6 +51,7 @@ impl AnalyzeCore {
         AnalyzeCore {
             analyzer,
             tracker: EventTracker::new(events),
+            phases: std::collections::HashMap::new(),
         }
     }
 
@@ -75,10 +78,29 @@ impl AnalyzeCore {
 
     /// Merges judged items into events, in order; returns the event snapshot after each.
     pub fn track(&mut self, judged: &mut [JudgedItem]) -> Vec<Event> {
-        judged
+        let events: Vec<Event> = judged
             .iter_mut()
             .map(|j| self.tracker.observe(&j.item, &mut j.analysis))
-            .collect()
+            .collect();
+        for e in &events {
+            self.phases.insert(e.event_id.clone(), e.stage);
+        }
+        events
+    }
+
+    /// Sets `yuqing_events_open_by_phase` from the open events' latest stages.
+    pub fn report_phases(&self) {
+        for stage in [
+            Stage::Emerging,
+            Stage::Spreading,
+            Stage::Peak,
+            Stage::Fading,
+        ] {
+            let n = self.phases.values().filter(|s| **s == stage).count();
+            yuqing_core::telemetry::EVENTS_BY_PHASE
+                .with_label_values(&[stage.as_str()])
+                .set(n as i64);
+        }
     }
 
     /// Judges and tracks one item.
@@ -91,7 +113,11 @@ impl AnalyzeCore {
 
     /// Closes quiet events at event time `now`; returns their last snapshots.
     pub fn expire(&mut self, now: DateTime<FixedOffset>) -> Vec<Event> {
-        self.tracker.expire(now)
+        let gone = self.tracker.expire(now);
+        for e in &gone {
+            self.phases.remove(&e.event_id);
+        }
+        gone
     }
 
     /// Open events.

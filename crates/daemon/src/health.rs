@@ -50,3 +50,39 @@ pub fn alert_of(ev: &HealthEvent, now: DateTime<FixedOffset>) -> Alert {
         extra,
     }
 }
+
+/// Sets `yuqing_cases_next_deadline_seconds{grade}` and `yuqing_cases_overdue{grade}` from the
+/// open cases that have no public response yet.
+pub async fn report_case_deadlines(cases: &yuqing_cases::Cases, now: DateTime<FixedOffset>) {
+    use yuqing_core::telemetry::{NEXT_DEADLINE, OVERDUE};
+    let filter = yuqing_cases::CaseFilter {
+        open: Some(true),
+        limit: Some(1000),
+        ..Default::default()
+    };
+    let Ok(open) = cases.list(&filter).await else {
+        return;
+    };
+    for g in Grade::ALL {
+        let unanswered = open.iter().filter(|c| c.grade == g && c.response.is_none());
+        let mut next: Option<i64> = None;
+        let mut overdue = 0;
+        for c in unanswered {
+            let Some(due) = c.deadlines.iter().map(|d| d.due).min() else {
+                continue;
+            };
+            let left = (due - now).num_seconds();
+            if left < 0 {
+                overdue += 1;
+            }
+            next = Some(next.map_or(left, |n| n.min(left)));
+        }
+        match next {
+            Some(n) => NEXT_DEADLINE.with_label_values(&[g.as_str()]).set(n as f64),
+            None => {
+                let _ = NEXT_DEADLINE.remove_label_values(&[g.as_str()]);
+            }
+        }
+        OVERDUE.with_label_values(&[g.as_str()]).set(overdue);
+    }
+}

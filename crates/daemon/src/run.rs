@@ -364,6 +364,23 @@ pub async fn start(
         ));
     }
 
+    // The duty-room gauges of open cases: time to the next deadline and overdue cases per grade.
+    if opts.stages.alert {
+        let (cases, clock, token) = (cases.clone(), clock.clone(), alert_token.clone());
+        tasks.push((
+            "case-gauges",
+            tokio::spawn(async move {
+                let mut t = tokio::time::interval(Duration::from_secs(10));
+                loop {
+                    tokio::select! {
+                        _ = t.tick() => crate::health::report_case_deadlines(&cases, clock.now_cst()).await,
+                        _ = token.cancelled() => break,
+                    }
+                }
+            }),
+        ));
+    }
+
     // Scheduled reports (by the process that runs the alert stage, which owns the cases).
     if opts.stages.alert {
         let schedule = cfg.reports.clone().with_data_dir(&data_dir);
@@ -427,7 +444,7 @@ pub async fn start(
         let layers: [(&CancellationToken, &[&str]); 4] = [
             (&collect_token, &["collect", "health"]),
             (&analyze_token, &["analyze", "reload"]),
-            (&alert_token, &["alert", "reports"]),
+            (&alert_token, &["alert", "reports", "case-gauges"]),
             (&deliver_token, &["deliver"]),
         ];
         let mut tasks = tasks;

@@ -263,6 +263,15 @@ impl AnalyzeStage {
             telemetry::SENT
                 .with_label_values(&[STAGE])
                 .inc_by(judged.len() as u64);
+            let now = self.clock.now_cst();
+            let fresh = telemetry::END_TO_END.with_label_values(&[STAGE]);
+            for j in &judged {
+                telemetry::SENTIMENT.observe(j.analysis.sentiment);
+                fresh.observe(
+                    ((now - j.item.observed_at).num_milliseconds().max(0)) as f64 / 1000.0,
+                );
+            }
+            self.core.report_phases();
             telemetry::LATENCY
                 .with_label_values(&[STAGE])
                 .observe(started.elapsed().as_secs_f64() / n as f64);
@@ -426,9 +435,16 @@ impl AlertStage {
                 .with_label_values(&[STAGE])
                 .inc_by(batch.len() as u64);
             let mut alerts = Vec::new();
+            let now = self.clock.now_cst();
+            let fresh = telemetry::END_TO_END.with_label_values(&[STAGE]);
             for m in &batch {
                 match Event::from_json(m.payload()) {
-                    Ok(e) => alerts.extend(self.core.on_event(&e)),
+                    Ok(e) => {
+                        alerts.extend(self.core.on_event(&e));
+                        fresh.observe(
+                            ((now - e.updated_at).num_milliseconds().max(0)) as f64 / 1000.0,
+                        );
+                    }
                     Err(e) => {
                         warn!(error = %e, "Dead-lettered a bad event.");
                         dead_letter(
