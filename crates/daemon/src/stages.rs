@@ -211,6 +211,9 @@ impl AnalyzeStage {
                         continue;
                     }
                 };
+            // Every snapshot goes to the alert stage, in order, as in `replay` and recovery: the
+            // grades an event passes through must not depend on where batches happen to split.
+            // The store keeps only each event's latest state.
             let events = self.core.track(&mut judged);
             let mut latest: HashMap<&str, &Event> = HashMap::new();
             for e in &events {
@@ -233,7 +236,7 @@ impl AnalyzeStage {
                 // Shut down mid-outage: the input was not acked and comes again.
                 return;
             }
-            let mut records = Vec::with_capacity(judged.len() + snapshots.len());
+            let mut records = Vec::with_capacity(judged.len() + events.len());
             if self.kafka {
                 for j in &judged {
                     let key = j
@@ -244,7 +247,7 @@ impl AnalyzeStage {
                     records.push((Topic::Scored, key, j.to_json()));
                 }
             }
-            for e in &snapshots {
+            for e in &events {
                 records.push((Topic::Events, e.event_id.clone(), e.to_json()));
             }
             let producer = &self.producer;
