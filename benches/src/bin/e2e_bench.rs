@@ -2,7 +2,8 @@
 //!
 //! Starts the daemon in-process (`yuqing_daemon::run::start`) — embedded: in-process bus and
 //! SQLite; kafka: a real Kafka-protocol broker (tansu, started here) and PostgreSQL — pushes N
-//! items through `POST /ingest` in batches as fast as the daemon accepts them, and measures:
+//! items through `POST /ingest` in batches of 500, as fast as the daemon accepts them or paced at
+//! ITEMS_PER_S, and measures:
 //!
 //! - items/s: accepted items divided by the time until every one of them is judged and stored;
 //! - latency from ingestion to alert: for each incident, the wall time from the moment the batch
@@ -11,7 +12,10 @@
 //! ```sh
 //! cargo run --release -p yuqing-benches --bin e2e_bench -- embedded 50000
 //! cargo run --release -p yuqing-benches --bin e2e_bench -- kafka 50000
+//! cargo run --release -p yuqing-benches --bin e2e_bench -- embedded 20000 2000   # paced
 //! ```
+//!
+//! `E2E_DUMP=FILE` also writes the generated items to FILE as JSON Lines, for `yuqing replay`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -103,19 +107,48 @@ struct Plan {
     firsts: HashMap<String, usize>,
 }
 
-/// N items: one incident in every 50 items (a first post, then reposts pointing at it), the rest
-/// routine posts; event time starts now and advances a second per item.
+/// Counties with names ending in 县 from the shipped gazetteer (`pipelines/analyze/gazetteer.tsv`),
+/// so that each incident can happen in a county of its own: two explosions in one county within
+/// the hour are one incident to the event tracker, as they would be to a duty officer.
+fn counties() -> Vec<String> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pipelines/analyze/gazetteer.tsv"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let (_code, name, level) = (f.next()?, f.next()?, f.next()?);
+            (level == "county" && name.ends_with('县') && name.chars().count() == 3)
+                .then(|| name.to_string())
+        })
+        // Names shared by counties of two provinces would be ambiguous places: keep unique ones.
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+/// N items: one incident in every 50 items (a first post in a county of its own, then reposts
+/// pointing at it), the rest routine posts; event time starts now and advances a second per item.
 fn plan(n: usize) -> Plan {
     let start: DateTime<FixedOffset> = Utc::now().fixed_offset();
+    let counties = counties();
     let mut items = Vec::with_capacity(n);
     let mut firsts = HashMap::new();
-    let mut open: Vec<String> = Vec::new();
+    // Open incidents: (id, a quote of the first post for reposts).
+    let mut open: Vec<(String, String)> = Vec::new();
     for i in 0..n {
         let t = (start + chrono::Duration::seconds(i as i64)).to_rfc3339();
         let place = PLACES[i % PLACES.len()];
         let v = if i % 50 == 0 {
             let id = format!("inc-{i}");
             let k = i / 50;
+            // Spread over the country: a stride through the list, so neighbours differ.
+            let place = counties
+                .get((k * 97) % counties.len().max(1))
+                .map_or(place, String::as_str);
             let company = format!(
                 "{}{}公司",
                 COMPANY[k % COMPANY.len()],
@@ -136,16 +169,16 @@ fn plan(n: usize) -> Plan {
                 DETAIL[(k / 3) % DETAIL.len()].replace("{company}", &company)
             );
             firsts.insert(yuqing_core::id::event_id("bench-weibo", &id), i);
-            open.push(id.clone());
+            open.push((id.clone(), text.chars().take(40).collect()));
             if open.len() > 20 {
                 open.remove(0);
             }
             json!({"id": id, "source": "bench-weibo", "platform": "weibo", "text": text,
                    "published_at": t, "metrics": {"reposts": 10, "comments": 5}})
         } else if i % 5 == 0 && !open.is_empty() {
-            let root = &open[i % open.len()];
+            let (root, quote) = &open[i % open.len()];
             json!({"id": format!("rp-{i}"), "source": "bench-weibo", "platform": "weibo",
-                   "text": format!("转发微博 //{}", INCIDENTS[i % INCIDENTS.len()].replace("{place}", place)),
+                   "text": format!("转发微博 //{quote}"),
                    "published_at": t, "root_id": root, "parent_id": root})
         } else {
             json!({"id": format!("r-{i}"), "source": "bench-forum", "platform": "forum",
@@ -164,7 +197,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
+async fn run(mode: &str, n: usize, rate: Option<f64>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut _broker = None;
     let mut _db = None;
@@ -198,6 +231,11 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     let url = format!("http://{}/ingest", running.addr);
     let client = reqwest::Client::new();
     let plan = plan(n);
+    if let Some(path) = std::env::var_os("E2E_DUMP") {
+        // The generated input, for `yuqing replay` (which must give the same alerts).
+        let lines: String = plan.items.iter().map(|v| format!("{v}\n")).collect();
+        std::fs::write(&path, lines)?;
+    }
     let store_url = match &_db {
         Some(db) => db.url.clone(),
         None => format!("sqlite://{}", dir.path().join("data/yuqing.db").display()),
@@ -207,6 +245,13 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut accepted_at = vec![Duration::ZERO; n];
     for (c, chunk) in plan.items.chunks(500).enumerate() {
+        if let Some(rate) = rate {
+            // Paced: batch c is due at c·500/rate seconds.
+            let due = Duration::from_secs_f64((c * 500) as f64 / rate);
+            if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
         let body: String = chunk.iter().map(|v| format!("{v}\n")).collect();
         let r = client
             .post(&url)
@@ -253,8 +298,9 @@ async fn run(mode: &str, n: usize) -> anyhow::Result<()> {
     }
     latencies.sort_by(f64::total_cmp);
     println!(
-        "mode={mode} items={n} ingest_s={:.2} judged_s={:.2} items_per_s={:.0} incidents={} alerted={} \
+        "mode={mode} items={n} offered_per_s={} ingest_s={:.2} judged_s={:.2} items_per_s={:.0} incidents={} alerted={} \
          latency_ms_p50={:.0} latency_ms_p99={:.0} alerts_total={}",
+        rate.map_or("max".to_string(), |r| format!("{r:.0}")),
         ingest_done.as_secs_f64(),
         all_judged.as_secs_f64(),
         n as f64 / all_judged.as_secs_f64(),
@@ -274,9 +320,13 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let mode = args.get(1).map(String::as_str).unwrap_or("embedded");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let rate: Option<f64> = args
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .filter(|r| *r > 0.0);
     anyhow::ensure!(
         mode == "embedded" || mode == "kafka",
-        "usage: e2e_bench embedded|kafka [N]"
+        "usage: e2e_bench embedded|kafka [N] [ITEMS_PER_S]"
     );
-    run(mode, n).await
+    run(mode, n, rate).await
 }

@@ -298,11 +298,25 @@ impl Gazetteer {
     }
 
     /// Picks the most specific division supported by the mentions (each a list of the divisions a
-    /// mentioned name may mean) and the hint.
+    /// mentioned name may mean) and the hint; every mention counts as a full name.
     pub fn resolve(&self, mentions: &[&[usize]], hint: Option<usize>) -> Resolution {
+        let full: Vec<Mention<'_>> = mentions
+            .iter()
+            .map(|m| Mention {
+                divisions: m,
+                full_name: true,
+            })
+            .collect();
+        self.resolve_mentions(&full, hint)
+    }
+
+    /// Like [`Gazetteer::resolve`], but a mention by a short name (治多 for 治多县, 广东 for 广东省)
+    /// counts half as much as one by a full name: short names also occur inside ordinary words
+    /// (医院已经收**治多**人), so a full name in the same text outweighs them instead of tying.
+    pub fn resolve_mentions(&self, mentions: &[Mention<'_>], hint: Option<usize>) -> Resolution {
         let mut cands: Vec<usize> = Vec::new();
         for m in mentions {
-            for &d in *m {
+            for &d in m.divisions {
                 if !cands.contains(&d) {
                     cands.push(d);
                 }
@@ -321,8 +335,9 @@ impl Gazetteer {
         let support = |d: usize| -> f64 {
             let mut s = 0.0;
             for m in mentions {
-                if m.iter().any(|&x| self.contains(x, d)) {
-                    s += if m.len() == 1 { 2.0 } else { 1.0 };
+                if m.divisions.iter().any(|&x| self.contains(x, d)) {
+                    let w = if m.divisions.len() == 1 { 2.0 } else { 1.0 };
+                    s += if m.full_name { w } else { w / 2.0 };
                 }
             }
             if let Some(h) = hint {
@@ -363,6 +378,15 @@ impl Gazetteer {
             ambiguous: all,
         }
     }
+}
+
+/// A place name found in a text: the divisions it may mean, and whether it was a full name.
+#[derive(Debug, Clone, Copy)]
+pub struct Mention<'a> {
+    /// The divisions the name may mean.
+    pub divisions: &'a [usize],
+    /// A full name (上栗县), not a short one (上栗).
+    pub full_name: bool,
 }
 
 /// The outcome of [`Gazetteer::resolve`].
@@ -465,5 +489,30 @@ mod tests {
         // Only a hint.
         let r = g.resolve(&[], g.resolve_hint("440106"));
         assert_eq!(g.get(r.division.unwrap()).name, "天河区");
+    }
+
+    #[test]
+    fn a_full_name_outweighs_a_short_name_found_inside_a_word() {
+        let g = gaz();
+        // "上栗县暴雨 … 医院已经收治多人": 上栗县 by its full name, 治多(县) by a short name that is
+        // really part of 收治多人.
+        let shangli = Mention {
+            divisions: g.by_alias("上栗县"),
+            full_name: true,
+        };
+        let zhiduo = Mention {
+            divisions: g.by_alias("治多"),
+            full_name: false,
+        };
+        assert!(!zhiduo.divisions.is_empty(), "治多 is a short name");
+        let r = g.resolve_mentions(&[shangli, zhiduo], None);
+        assert_eq!(g.get(r.division.unwrap()).name, "上栗县");
+        assert!(r.ambiguous.is_empty());
+        // Counted as full names, the two tie and the place stays open.
+        let r = g.resolve(&[shangli.divisions, zhiduo.divisions], None);
+        assert!(r.division.is_none_or(|d| g.get(d).level != Level::County));
+        // A short name alone still resolves.
+        let r = g.resolve_mentions(&[zhiduo], None);
+        assert_eq!(g.get(r.division.unwrap()).name, "治多县");
     }
 }

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 use yuqing_core::{Analysis, HandlingClass, Item, Reason};
 
-use crate::gazetteer::Level;
+use crate::gazetteer::{Level, Mention};
 use crate::model::{Features, Model, Prediction, Sparse, NS_BODY, NS_TITLE};
 use crate::normalize::{Language, Normalized};
 use crate::rules::{Fired, Marks, TermHit};
@@ -493,15 +493,24 @@ impl Analyzer {
             })
             .copied()
             .collect();
-        let mentions: Vec<&[usize]> = kept
+        let mentions: Vec<Mention<'_>> = kept
             .iter()
-            .map(|x| self.place_aliases[x.2 as usize].as_slice())
+            .map(|x| {
+                let divisions = self.place_aliases[x.2 as usize].as_slice();
+                let said = &text[x.0 as usize..x.1 as usize];
+                Mention {
+                    divisions,
+                    full_name: divisions
+                        .iter()
+                        .any(|&d| self.gazetteer.get(d).name == said),
+                }
+            })
             .collect();
         let hint = item.region.as_deref().and_then(|h| {
             self.gazetteer
                 .resolve_hint(&self.normalizer.normalize_str(h))
         });
-        let res = self.gazetteer.resolve(&mentions, hint);
+        let res = self.gazetteer.resolve_mentions(&mentions, hint);
         let division = res.division;
         if let Some(d) = division {
             let div = self.gazetteer.get(d);

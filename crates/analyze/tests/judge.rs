@@ -213,6 +213,15 @@ fn region_from_the_hint_and_by_context() {
 }
 
 #[test]
+fn a_county_named_in_full_beats_a_short_name_inside_a_word() {
+    // 收治多人 holds 治多, the short name of 治多县 (青海): the county named in full wins.
+    let a =
+        judge("网友发帖称，上栗县暴雨引发山洪，多处道路被冲毁，有人受伤送医，医院已经收治多人。");
+    assert_eq!(a.region_code.as_deref(), Some("360322"), "{:?}", a.reasons);
+    assert!(!a.reasons.iter().any(|r| r.rule == "gazetteer:ambiguous"));
+}
+
+#[test]
 fn non_chinese_text_is_detected() {
     let a = judge("The factory exploded this morning, many people hurt.");
     assert_eq!(a.extra["language"], "other");
