@@ -196,12 +196,20 @@ pub async fn start(
             )
             .await?,
         );
-    } else if opts.stages.alert {
-        let since = clock.now_cst() - chrono::Duration::days(3);
-        let recent = store
-            .alerts_between(since, clock.now_cst() + chrono::Duration::days(1))
-            .await?;
-        alert_core.restore(&recent);
+    } else {
+        if opts.stages.alert {
+            let since = clock.now_cst() - chrono::Duration::days(3);
+            let recent = store
+                .alerts_between(since, clock.now_cst() + chrono::Duration::days(1))
+                .await?;
+            alert_core.restore(&recent);
+        }
+        if opts.stages.analyze {
+            // Over Kafka the items are not in an inbox of ours, but their judgments are in the
+            // shared store: rebuild the open events from them, so that an incident goes on in its
+            // event after a restart instead of starting a new one (and a new alert).
+            recovered = Some(rebuild_events(&cfg, &store, clock.clone()).await?);
+        }
     }
 
     // Alert stage, delivery and its dispatcher.
@@ -560,6 +568,51 @@ async fn recover(
         new_alerts,
         seconds = started.elapsed().as_secs_f64(),
         "Recovered state from the store."
+    );
+    Ok(analyze)
+}
+
+/// Start-up of an analyze process over Kafka: re-tracks the judged observations of the recent
+/// window from the shared store, in the order they were stored, without publishing anything (the
+/// alert stage has seen those snapshots), so the event tracker holds the open events again. With
+/// one analyze process this restores its state exactly (the same events, with the same ids, as a
+/// replay of the input); with several, each rebuilds every process's recent events, which still
+/// lets an incident continue in its event when its partition moves to another process.
+async fn rebuild_events(
+    cfg: &PipelineConfig,
+    store: &Store,
+    clock: SharedClock,
+) -> anyhow::Result<AnalyzeCore> {
+    let mut analyze = AnalyzeCore::new(core::analyzer(cfg)?, &cfg.events);
+    let window = chrono::Duration::from_std(cfg.events.quiet_after)
+        .unwrap_or(chrono::Duration::days(2))
+        + chrono::Duration::days(1);
+    let from = store.first_seq_since(clock.now_cst() - window).await?;
+    if from == i64::MAX {
+        return Ok(analyze);
+    }
+    let started = std::time::Instant::now();
+    let mut seq = from.saturating_sub(1);
+    let mut n = 0usize;
+    loop {
+        let batch = store
+            .judged_after(seq, 5000)
+            .await
+            .context("reading judgments to rebuild the open events")?;
+        let Some((last, _)) = batch.last() else {
+            break;
+        };
+        seq = *last;
+        let mut judged: Vec<_> = batch.into_iter().map(|(_, j)| j).collect();
+        n += judged.len();
+        analyze.track(&mut judged);
+    }
+    analyze.report_phases();
+    info!(
+        items = n,
+        open_events = analyze.open_events(),
+        seconds = started.elapsed().as_secs_f64(),
+        "Rebuilt the open events from the store."
     );
     Ok(analyze)
 }

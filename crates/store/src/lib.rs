@@ -293,6 +293,25 @@ impl Store {
             .collect()
     }
 
+    /// Judged observations with a sequence number above `seq`, in sequence order (the order they
+    /// were stored), at most `limit`; for rebuilding an analyze process's event state.
+    pub async fn judged_after(&self, seq: i64, limit: i64) -> Result<Vec<(i64, JudgedItem)>> {
+        let rows = sqlx::query(
+            "SELECT seq, body, analysis FROM items
+             WHERE seq > $1 AND analysis IS NOT NULL ORDER BY seq LIMIT $2",
+        )
+        .bind(seq)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq")?;
+                Ok((seq, judged_from_row(r)?))
+            })
+            .collect()
+    }
+
     /// The highest item sequence number (0 when empty).
     pub async fn last_item_seq(&self) -> Result<i64> {
         let v: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM items")

@@ -112,7 +112,12 @@ async fn exercise(store: Store) {
     store.put_judged(std::slice::from_ref(&j)).await.unwrap();
     assert_eq!(store.count_items().await.unwrap(), 2);
     let of_event = store.items_of_event("ev-1", 10).await.unwrap();
-    assert_eq!(of_event, vec![j]);
+    assert_eq!(of_event, vec![j.clone()]);
+    // Only judged observations come back for a rebuild, in stored order.
+    let judged = store.judged_after(0, 10).await.unwrap();
+    assert_eq!(judged.len(), 1, "the unjudged re-observation is left out");
+    assert_eq!((judged[0].0, &judged[0].1), (back[0].0, &j));
+    assert!(store.judged_after(back[0].0, 10).await.unwrap().is_empty());
 
     // Events: newest snapshot wins, older ones don't overwrite; spread history kept.
     store
