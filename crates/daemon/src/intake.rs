@@ -172,3 +172,89 @@ impl StateStore for StoreState {
             .map_err(|e| StateError(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use parking_lot::Mutex;
+    use yuqing_collect::{CollectConfig, Collector, ItemSink, SinkError};
+    use yuqing_core::{Item, ManualClock};
+    use yuqing_store::Store;
+
+    use super::StoreState;
+
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<Item>>);
+
+    #[async_trait]
+    impl ItemSink for Kept {
+        async fn emit(&self, items: Vec<Item>) -> Result<(), SinkError> {
+            self.0.lock().extend(items);
+            Ok(())
+        }
+    }
+
+    /// Serves the bundled portal RSS fixture on loopback.
+    async fn feed() -> String {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/collect/feeds/portal_rss.xml"
+        ))
+        .expect("fixture");
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            async move {
+                (
+                    [("content-type", "application/rss+xml; charset=utf-8")],
+                    body,
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        format!("http://{addr}/rss.xml")
+    }
+
+    fn collector(url: &str, store: &Store, sink: Arc<Kept>) -> Collector {
+        let cfg: CollectConfig = toml::from_str(&format!(
+            "[collect]\nper_host_rate = 1000.0\nretries = 0\n\
+             [[sources]]\nid = \"portal-rss\"\nkind = \"feed\"\nurl = \"{url}\"\nrobots = false\n"
+        ))
+        .unwrap();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        Collector::new(cfg, Arc::new(StoreState(store.clone())), sink, clock)
+    }
+
+    #[tokio::test]
+    async fn cursors_and_seen_sets_in_the_store_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("state.db").display());
+        let site = feed().await;
+
+        let store = Store::open(&url).await.unwrap();
+        let first = Arc::new(Kept::default());
+        let r = collector(&site, &store, first.clone())
+            .poll_once("portal-rss")
+            .await
+            .unwrap();
+        assert!(r.new_items > 0, "{r:?}");
+        assert_eq!(first.0.lock().len() as u64, r.new_items);
+        assert!(store.source_state("portal-rss").await.unwrap().is_some());
+        store.close().await;
+
+        // A new process: a new collector over the same store file sees nothing new.
+        let store = Store::open(&url).await.unwrap();
+        let second = Arc::new(Kept::default());
+        let r = collector(&site, &store, second.clone())
+            .poll_once("portal-rss")
+            .await
+            .unwrap();
+        assert_eq!(r.new_items, 0, "{r:?}");
+        assert!(second.0.lock().is_empty(), "items emitted twice");
+    }
+}
