@@ -571,9 +571,12 @@ pub async fn deliver_outbox(
                 Ok(sub) => {
                     let (store, owner) = (store.clone(), owner.clone());
                     waiters.spawn(async move {
-                        let report = sub.wait().await;
+                        use futures::StreamExt;
+                        // Record each delivery as soon as it settles: a crash can then repeat
+                        // only the message in flight, not everything submitted with it.
+                        let mut settled = std::pin::pin!(sub.settled());
                         let mut retry_later = Vec::new();
-                        for d in report.deliveries {
+                        while let Some(d) = settled.next().await {
                             let (status, err) = match &d.outcome {
                                 Outcome::Delivered { .. } => (DeliveryStatus::Delivered, None),
                                 Outcome::Failed {

@@ -142,6 +142,19 @@ impl Submission {
         self.pending.is_empty()
     }
 
+    /// The deliveries as they settle, in the order they settle, so that each can be recorded as
+    /// soon as it is known (a crash then repeats at most the messages in flight, not the whole
+    /// submission).
+    pub fn settled(self) -> impl futures::Stream<Item = Delivery> + Send {
+        self.pending
+            .into_iter()
+            .map(|(alert_id, sink_id, rx)| async move {
+                rx.await
+                    .unwrap_or_else(|_| shutdown_delivery(alert_id, sink_id))
+            })
+            .collect::<futures::stream::FuturesUnordered<_>>()
+    }
+
     /// Waits until every delivery is settled.
     pub async fn wait(self) -> DeliveryReport {
         let mut deliveries = Vec::with_capacity(self.pending.len());

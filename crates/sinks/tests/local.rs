@@ -54,6 +54,33 @@ async fn the_file_sink_appends_json_lines() {
     assert!(text.ends_with('\n'));
 }
 
+#[tokio::test]
+async fn settled_reports_every_delivery_once_as_it_settles() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("alerts.jsonl");
+    let d = Dispatcher::builder(sinks(&format!(
+        "[[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"{}\"\nbatch = 2",
+        path.display()
+    )))
+    .clock(clock())
+    .build()
+    .unwrap();
+    let alerts: Vec<Alert> = (0..5).map(flood_alert).collect();
+    let sub = d.submit_to("log", alerts.clone()).await.unwrap();
+    assert_eq!(sub.len(), 5);
+    let got: Vec<_> = sub.settled().collect().await;
+    let mut ids: Vec<&str> = got.iter().map(|x| x.alert_id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want: Vec<&str> = alerts.iter().map(|a| a.alert_id.as_str()).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want, "each delivery once");
+    assert!(got
+        .iter()
+        .all(|x| matches!(x.outcome, Outcome::Delivered { .. }) && x.sink_id == "log"));
+    d.shutdown(Duration::from_secs(1)).await;
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_file_that_cannot_be_written_is_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
