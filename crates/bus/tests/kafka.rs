@@ -114,3 +114,35 @@ async fn per_key_order_is_kept() {
         assert!(i > prev, "key {k}: {i} after {prev}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_producer_queue_waits_instead_of_dropping() {
+    let broker = Broker::start();
+    let prefix = unique("q");
+    let mut cfg = config(&broker, &prefix);
+    // A producer queue of ten messages: sending 3,000 at once must wait for room, not fail or
+    // drop (librdkafka answers QueueFull at once with a finite enqueue timeout).
+    cfg.kafka
+        .options
+        .insert("queue.buffering.max.messages".into(), "10".into());
+    let bus = Bus::connect(&cfg).await.unwrap();
+    let n = 3000;
+    let records: Vec<_> = (0..n)
+        .map(|i| {
+            (
+                Topic::Scored,
+                format!("k{}", i % 11),
+                format!("m{i}").into_bytes(),
+            )
+        })
+        .collect();
+    bus.producer()
+        .send_all(records)
+        .await
+        .expect("every record is accepted");
+    let mut c = bus.consumer(Topic::Scored, "full").await.unwrap();
+    let mut got = Vec::new();
+    drain(&mut c, Duration::from_secs(5), usize::MAX, &mut got).await;
+    let unique: HashSet<_> = got.iter().cloned().collect();
+    assert_eq!(unique.len(), n, "nothing dropped");
+}
