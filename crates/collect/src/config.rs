@@ -108,6 +108,75 @@ pub struct CollectSettings {
     pub surge: bool,
     /// Charset assumed for pages that declare none and are not valid UTF-8.
     pub default_charset: String,
+    /// Run only this process's share of the sources (`"i/n"`, 0 ≤ i < n): for scaling collection
+    /// out over `n` processes (`YUQING__COLLECT__SHARD=2/3`). Sources are shared out by the host
+    /// they start from, so every source of one host is polled by one process and the per-host
+    /// politeness limits hold across the fleet; dropped-file directories by their id.
+    pub shard: Option<Shard>,
+}
+
+/// One process's share of the sources: `index` of `count` (`"i/n"` in configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This process's share, `0..count`.
+    pub index: u32,
+    /// How many processes share the sources.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `"i/n"`.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let (i, n) = s
+            .trim()
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` is not of the form \"i/n\" (for example \"0/3\")"))?;
+        let index: u32 = i
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{i}` is not a shard number"))?;
+        let count: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{n}` is not a shard count"))?;
+        if count == 0 || index >= count {
+            return Err(format!(
+                "shard {index}/{count}: the count must be at least 1 and the index below it"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether this shard polls `source`: by the host of its first start URL, else by its id
+    /// (a stable FNV-1a hash, the same in every process and release).
+    pub fn owns(&self, source: &SourceConfig) -> bool {
+        let key = source
+            .kind
+            .start_urls()
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+            .unwrap_or_else(|| format!("id:{}", source.id()));
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in key.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        h % u64::from(self.count) == u64::from(self.index)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl<'de> Deserialize<'de> for Shard {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Shard, D::Error> {
+        let s = String::deserialize(d)?;
+        Shard::parse(&s).map_err(D::Error::custom)
+    }
 }
 
 impl Default for CollectSettings {
@@ -139,6 +208,7 @@ impl Default for CollectSettings {
             author_salt: None,
             surge: false,
             default_charset: "gb18030".to_string(),
+            shard: None,
         }
     }
 }
@@ -997,6 +1067,48 @@ mod tests {
         let v: toml::Value = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         let json = serde_json::to_value(v).map_err(|e| e.to_string())?;
         serde_json::from_value(json).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn shards_share_the_sources_by_host_each_to_exactly_one() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
+        assert_eq!(
+            Shard::parse(" 0 / 1 ").map(|s| s.to_string()),
+            Ok("0/1".into())
+        );
+        for bad in ["3/3", "1/0", "a/2", "1", "-1/2", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let mut text = String::from("[collect]\nshard = \"1/3\"\n");
+        for i in 0..40 {
+            // Two sources on each of twenty hosts, and a dropped-file directory.
+            text.push_str(&format!(
+                "[[sources]]\nid = \"s{i}\"\nkind = \"feed\"\nurl = \"https://site{}.example.gov.cn/feed{i}.xml\"\n",
+                i / 2
+            ));
+        }
+        text.push_str("[[sources]]\nid = \"drops\"\nkind = \"dir\"\npath = \"/tmp/drops\"\n");
+        let cfg = parse(&text).unwrap();
+        assert_eq!(cfg.collect.shard, Some(Shard { index: 1, count: 3 }));
+        let shards: Vec<Shard> = (0..3).map(|index| Shard { index, count: 3 }).collect();
+        let mut per_shard = [0usize; 3];
+        for src in &cfg.sources {
+            let owners: Vec<u32> = shards
+                .iter()
+                .filter(|sh| sh.owns(src))
+                .map(|sh| sh.index)
+                .collect();
+            assert_eq!(owners.len(), 1, "{} owned by {owners:?}", src.id());
+            per_shard[owners[0] as usize] += 1;
+        }
+        assert!(per_shard.iter().all(|n| *n > 0), "{per_shard:?}");
+        // The two sources of a host go to one shard (politeness per host holds).
+        for pair in cfg.sources[..40].chunks(2) {
+            for sh in &shards {
+                assert_eq!(sh.owns(&pair[0]), sh.owns(&pair[1]));
+            }
+        }
+        assert!(parse("[collect]\nshard = \"4/2\"\n").is_err());
     }
 
     #[test]

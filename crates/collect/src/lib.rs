@@ -48,7 +48,7 @@ use yuqing_core::Item;
 
 pub use config::{
     AuthorKind, BoardSource, CollectConfig, CollectSettings, DetailSelectors, DirSource,
-    FeedSource, HtmlSource, JsonApiSource, JsonFields, Paging, SourceCommon, SourceConfig,
+    FeedSource, HtmlSource, JsonApiSource, JsonFields, Paging, Shard, SourceCommon, SourceConfig,
     SourceKind, TimeFormat, WeiboSource,
 };
 pub use error::{CollectError, FetchError, IngestError};

@@ -112,12 +112,22 @@ impl Collector {
     /// Builds the collectors of a pipeline. Sources that cannot run (a selector that does not
     /// compile, which `validate` would have reported) are kept, logged and reported `Disabled`.
     pub fn new(
-        cfg: CollectConfig,
+        mut cfg: CollectConfig,
         state: Arc<dyn StateStore>,
         sink: Arc<dyn ItemSink>,
         clock: SharedClock,
     ) -> Collector {
         yuqing_core::telemetry::init_stage("collect");
+        if let Some(shard) = cfg.collect.shard {
+            let total = cfg.sources.len();
+            cfg.sources.retain(|s| shard.owns(s));
+            info!(
+                shard = %shard,
+                sources = cfg.sources.len(),
+                of = total,
+                "Polling this shard's share of the sources."
+            );
+        }
         let mut host_rates: HashMap<String, f64> = HashMap::new();
         for s in &cfg.sources {
             if let Some(rate) = s.common.rate_limit {

@@ -431,3 +431,41 @@ async fn malformed_json_pages_fail_or_skip_and_keep_good_pages() {
         "malformed_json"
     );
 }
+
+#[tokio::test]
+async fn two_shards_poll_disjoint_shares_that_cover_every_source() {
+    let dirs: Vec<tempfile::TempDir> = (0..8).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut sources = String::new();
+    for (i, d) in dirs.iter().enumerate() {
+        std::fs::write(
+            d.path().join("calls.jsonl"),
+            format!("{{\"id\":\"c{i}\",\"platform\":\"hotline\",\"text\":\"市民来电{i}\",\"published_at\":\"2026-11-22T09:00:00+08:00\"}}\n"),
+        )
+        .unwrap();
+        sources.push_str(&format!(
+            "[[sources]]\nid = \"drop{i}\"\nkind = \"dir\"\npath = \"{}\"\nsettle = \"0s\"\n",
+            d.path().display()
+        ));
+    }
+    let mut got: Vec<String> = Vec::new();
+    let mut polled = [0usize; 2];
+    for index in 0..2u32 {
+        let mut cfg = config(&sources);
+        cfg.collect.shard = Some(yuqing_collect::Shard { index, count: 2 });
+        let h = harness_with(cfg, Arc::new(MemoryState::new()));
+        for i in 0..dirs.len() {
+            // Another shard's source is not this process's to poll.
+            if h.collector.poll_once(&format!("drop{i}")).await.is_ok() {
+                polled[index as usize] += 1;
+            }
+        }
+        got.extend(h.sink.take().into_iter().map(|it| it.id));
+    }
+    got.sort();
+    let want: Vec<String> = (0..dirs.len()).map(|i| format!("c{i}")).collect();
+    assert_eq!(got, want, "every source polled by exactly one shard");
+    assert!(
+        polled.iter().all(|n| *n > 0),
+        "both shards had work: {polled:?}"
+    );
+}
