@@ -599,6 +599,34 @@ impl Grader {
         metrics::OPEN_EVENTS.set(self.events.len() as i64);
     }
 
+    /// Takes over events this grader does not know yet from their stored alerts — over Kafka,
+    /// another alert process graded them until a rebalance moved their partition here. Like
+    /// [`restore`](Grader::restore), but alerts of events already tracked are ignored (their
+    /// state here is newer). Returns how many events were adopted.
+    pub fn adopt(&mut self, alerts: &[Alert]) -> usize {
+        let unknown: Vec<Alert> = alerts
+            .iter()
+            .filter(|a| {
+                a.kind != AlertKind::SourceHealth
+                    && !a.event_id.is_empty()
+                    && !self.events.contains_key(&a.event_id)
+            })
+            .cloned()
+            .collect();
+        let ids: std::collections::HashSet<&str> =
+            unknown.iter().map(|a| a.event_id.as_str()).collect();
+        let n = ids.len();
+        if n > 0 {
+            self.restore(&unknown);
+        }
+        n
+    }
+
+    /// Whether the grader tracks `event_id` (it has graded or adopted it and not forgotten it).
+    pub fn knows(&self, event_id: &str) -> bool {
+        self.events.contains_key(event_id)
+    }
+
     /// After [`restore`](Grader::restore): the latest stored snapshot of each open event. Sets
     /// what alerts do not record — last activity, stage, inputs — without grading anything or
     /// running timers, so that the grader continues exactly where it stopped.

@@ -185,6 +185,38 @@ fn restore_alone_keeps_grades_deadlines_and_fired_timers() {
 }
 
 #[test]
+fn an_event_graded_elsewhere_is_adopted_not_alerted_as_new() {
+    // Process A graded the event (new, then escalated) until its partition moved to process B,
+    // which knows another event of its own.
+    let s = || Snap::new("ev-moved", 0).sens(0.6);
+    let mut a = Grader::builtin().unwrap();
+    let mut stored = a.on_event(&s().at(5).build());
+    stored.extend(a.on_event(&s().at(40).sens(0.7).topics(&["安全事故"]).build()));
+    assert_eq!(stored.len(), 2);
+    let mut b = Grader::builtin().unwrap();
+    let own = b.on_event(&Snap::new("ev-own", 0).sens(0.7).at(30).build());
+    assert!(!own.is_empty());
+    assert!(!b.knows("ev-moved"));
+    assert_eq!(b.adopt(&stored), 1);
+    assert_eq!(b.grade_of("ev-moved"), a.grade_of("ev-moved"));
+    // Adopting again, or alerts of an event already tracked, changes nothing.
+    assert_eq!(b.adopt(&stored), 0);
+    assert_eq!(b.adopt(&own), 0);
+    // The next snapshot continues the event in B exactly as A would have.
+    let next = s().at(50).sens(0.7).topics(&["安全事故"]).build();
+    let from_a: Vec<_> = a.on_event(&next).iter().map(key).collect();
+    let from_b: Vec<_> = b.on_event(&next).iter().map(key).collect();
+    assert_eq!(from_b, from_a);
+    assert!(
+        from_b.iter().all(|k| k.1 != "new"),
+        "no second new alert: {from_b:?}"
+    );
+    // Without adopting, B would have opened the event again.
+    let mut c = Grader::builtin().unwrap();
+    assert!(c.on_event(&next).iter().any(|x| x.kind.as_str() == "new"));
+}
+
+#[test]
 fn alerts_lost_in_flight_come_back_with_the_same_ids() {
     let s = || Snap::new("ev-l", 0).sens(0.6);
     let accident = |m| s().at(m).sens(0.7).topics(&["安全事故"]).build();

@@ -245,6 +245,7 @@ pub async fn start(
             wake: wake.clone(),
             responses: responses_rx,
             token: alert_token.clone(),
+            looked_up: Default::default(),
         };
         tasks.push(("alert", tokio::spawn(stage.run())));
         // Who claims deliveries: unique per process, readable in the store.

@@ -342,6 +342,8 @@ pub struct AlertStage {
     pub responses: tokio::sync::broadcast::Receiver<yuqing_cases::Responded>,
     /// Stops the stage.
     pub token: CancellationToken,
+    /// Events already looked up in the store for adoption (see `adopt`).
+    pub looked_up: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for AlertStage {
@@ -440,14 +442,10 @@ impl AlertStage {
             let mut alerts = Vec::new();
             let now = self.clock.now_cst();
             let fresh = telemetry::END_TO_END.with_label_values(&[STAGE]);
+            let mut events = Vec::with_capacity(batch.len());
             for m in &batch {
                 match Event::from_json(m.payload()) {
-                    Ok(e) => {
-                        alerts.extend(self.core.on_event(&e));
-                        fresh.observe(
-                            ((now - e.updated_at).num_milliseconds().max(0)) as f64 / 1000.0,
-                        );
-                    }
+                    Ok(e) => events.push(e),
                     Err(e) => {
                         warn!(error = %e, "Dead-lettered a bad event.");
                         dead_letter(
@@ -461,6 +459,13 @@ impl AlertStage {
                         .await;
                     }
                 }
+            }
+            if self.kafka && !self.adopt(&events).await {
+                return;
+            }
+            for e in &events {
+                alerts.extend(self.core.on_event(e));
+                fresh.observe(((now - e.updated_at).num_milliseconds().max(0)) as f64 / 1000.0);
             }
             if !self.handle(alerts).await {
                 return;
@@ -476,6 +481,62 @@ impl AlertStage {
         }
         let _ = self.consumer.commit();
         info!("Alert stage stopped.");
+    }
+
+    /// Over Kafka, events this process has not graded may have been graded by another alert
+    /// process before their partition moved here: take their state over from their stored
+    /// alerts (and the public responses recorded for them) before grading, so the move raises
+    /// no second "new" alert. Each event is looked up once per process (one query per batch for
+    /// all of its unknown events). False when shut down during a store outage.
+    async fn adopt(&mut self, events: &[Event]) -> bool {
+        let mut unknown: Vec<&str> = events
+            .iter()
+            .map(|e| e.event_id.as_str())
+            .filter(|id| !self.looked_up.contains(*id) && !self.core.grader_mut().knows(id))
+            .collect();
+        if unknown.is_empty() {
+            return true;
+        }
+        unknown.sort_unstable();
+        unknown.dedup();
+        let store = &self.store;
+        let ids = &unknown;
+        let Some(stored) = retry("alert", "store", &self.token, || {
+            store.alerts_of_events(ids)
+        })
+        .await
+        else {
+            return false;
+        };
+        if self.looked_up.len() > 200_000 {
+            self.looked_up.clear();
+        }
+        self.looked_up.extend(unknown.iter().map(|s| s.to_string()));
+        let adopted = self.core.grader_mut().adopt(&stored);
+        if adopted > 0 {
+            let ids: std::collections::HashSet<&str> =
+                stored.iter().map(|a| a.event_id.as_str()).collect();
+            match self.cases.responses().await {
+                Ok(mut rs) => {
+                    rs.retain(|r| ids.contains(r.event_id.as_str()));
+                    rs.sort_by_key(|r| r.at);
+                    for r in rs {
+                        self.core.grader_mut().note_responded(
+                            &r.event_id,
+                            r.at,
+                            Some(r.channel.as_str()),
+                        );
+                    }
+                }
+                Err(e) => warn!(error = %e, "Reading responses of adopted events failed."),
+            }
+            info!(
+                events = adopted,
+                alerts = stored.len(),
+                "Took over events graded by another alert process."
+            );
+        }
+        true
     }
 
     /// Records alerts, retrying through a store or broker outage; false when shut down first.

@@ -644,6 +644,26 @@ impl Store {
             .collect()
     }
 
+    /// Alerts of several events, in event time (one query per 500 ids).
+    pub async fn alerts_of_events(&self, event_ids: &[&str]) -> Result<Vec<Alert>> {
+        let mut out = Vec::new();
+        for chunk in event_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT seq, body, created_ms FROM alerts WHERE event_id IN ({}) ORDER BY at_ms, seq",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push(alert_from_row(r)?.alert);
+            }
+        }
+        Ok(out)
+    }
+
     /// Alerts that fired (event time) in `[from, to)`.
     pub async fn alerts_between(
         &self,

@@ -169,6 +169,26 @@ async fn exercise(store: Store) {
     );
     assert_eq!(store.alerts_after(log[0].seq, 10).await.unwrap().len(), 1);
     assert_eq!(store.alerts_of_event("ev-1").await.unwrap().len(), 2);
+    let mut other = alert("al-3", Grade::IV);
+    other.event_id = "ev-2".into();
+    assert!(store.insert_alert(&other, &[]).await.unwrap());
+    let ids: Vec<String> = store
+        .alerts_of_events(&["ev-1", "ev-2", "ev-none"])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.alert_id)
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert!(["al-1", "al-2", "al-3"]
+        .iter()
+        .all(|a| ids.iter().any(|i| i == a)));
+    assert!(store.alerts_of_events(&[]).await.unwrap().is_empty());
+    assert!(store
+        .alerts_of_events(&["ev-none"])
+        .await
+        .unwrap()
+        .is_empty());
 
     // Outbox.
     let sinks = vec!["wecom".to_string(), "file".to_string()];
@@ -287,7 +307,7 @@ async fn sqlite_store() {
     store.close().await;
     // Reopening runs no migration twice and keeps the data.
     let again = Store::open(&url).await.unwrap();
-    assert_eq!(again.count_alerts().await.unwrap(), 2);
+    assert_eq!(again.count_alerts().await.unwrap(), 3);
 }
 
 #[tokio::test]
@@ -303,7 +323,7 @@ async fn postgres_store() {
     exercise(store.clone()).await;
     store.close().await;
     let again = Store::open(&db.url).await.unwrap();
-    assert_eq!(again.count_alerts().await.unwrap(), 2);
+    assert_eq!(again.count_alerts().await.unwrap(), 3);
     again.close().await;
     db.drop_now().await;
 }
