@@ -22,7 +22,11 @@
 //!
 //! Everything runs on event time and alert ids are deterministic
 //! ([`yuqing_core::id::alert_id`]), so redelivery, restarts ([`Grader::restore`]) and replays
-//! give the same alerts, and the store's dedup by id makes delivery exactly-once.
+//! give the same alerts, and the store's dedup by id records each alert once. Delivery is
+//! effectively once, not exactly-once: the outbox records each (alert, sink) delivery and a
+//! restart re-sends only what is pending, but a crash between a receiver's acceptance and the
+//! outbox update can repeat that one message. Receivers that honour the alert id (the webhook
+//! sink's `Idempotency-Key`) see it once; chat and mail receivers may show it twice.
 //!
 //! ```
 //! use yuqing_alert::Grader;

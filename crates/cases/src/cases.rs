@@ -16,7 +16,7 @@ use yuqing_core::{Alert, AlertKind, Deadline, Grade, Problems, SharedClock, Syst
 use yuqing_store::Store;
 
 use crate::error::CaseError;
-use crate::metrics;
+use crate::metrics::{self, AccountabilityMetrics};
 use crate::model::{
     Actor, AuditEntry, Case, CaseFilter, CaseState, Channel, DepartmentStats, Minutes, Response,
     Role,
@@ -744,6 +744,81 @@ impl Cases {
         from: DateTime<FixedOffset>,
         to: DateTime<FixedOffset>,
     ) -> Result<Vec<DepartmentStats>> {
+        let groups = self
+            .tally(from, to, |d| d.unwrap_or(UNASSIGNED).to_string())
+            .await?;
+        Ok(groups.into_values().map(Tally::into_stats).collect())
+    }
+
+    /// Sets the accountability gauges of `m` from the cases first alerted in the `window`
+    /// before now (and up to the clock-skew allowance after it): the same computation as
+    /// [`Cases::accountability`], with departments as metric labels (configured names, others
+    /// `其他`, none `未指定`). Every label the configuration allows gets its counts (zero when
+    /// it had no cases); a duration series exists only while some case measured it.
+    pub async fn refresh_accountability_metrics(
+        &self,
+        m: &AccountabilityMetrics,
+        window: Duration,
+    ) -> Result<()> {
+        let now = self.now();
+        let span = chrono::Duration::from_std(window)
+            .map_err(|e| CaseError::invalid("window", e.to_string()))?;
+        let groups = self
+            .tally(
+                now - span,
+                now + chrono::Duration::milliseconds(FUTURE_SKEW_MS),
+                |d| self.label(d),
+            )
+            .await?;
+        let mut labels: Vec<String> = self.known_departments.iter().cloned().collect();
+        labels.extend(["其他".to_string(), UNASSIGNED.to_string()]);
+        labels.extend(groups.keys().cloned());
+        labels.sort();
+        labels.dedup();
+        let empty = Tally::default();
+        let figures: Vec<(&str, &Tally)> = labels
+            .iter()
+            .map(|l| (l.as_str(), groups.get(l).unwrap_or(&empty)))
+            .collect();
+        m.set(window, &figures);
+        Ok(())
+    }
+
+    /// Refreshes the global accountability gauges ([`AccountabilityMetrics::global`]) every
+    /// `every` over the rolling `window` until `shutdown` completes: for the process that owns
+    /// the cases (the daemon's alert stage). A failed refresh is logged, counted in
+    /// `yuqing_cases_accountability_refresh_errors_total` and leaves the previous values.
+    pub async fn run_accountability_metrics(
+        &self,
+        every: Duration,
+        window: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        let m = AccountabilityMetrics::global();
+        let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.refresh_accountability_metrics(m, window).await {
+                        m.refresh_errors.with_label_values(&[e.kind()]).inc();
+                        warn!(error = %e, "Refreshing the accountability metrics failed.");
+                    }
+                }
+                () = &mut shutdown => break,
+            }
+        }
+    }
+
+    /// The accountability figures of the cases first alerted in `[from, to)`, grouped by
+    /// `group` of the responsible department (the last one assigned, else the owner).
+    async fn tally(
+        &self,
+        from: DateTime<FixedOffset>,
+        to: DateTime<FixedOffset>,
+        group: impl Fn(Option<&str>) -> String,
+    ) -> Result<BTreeMap<String, Tally>> {
         if to <= from {
             return Err(CaseError::invalid("to", "must be after from"));
         }
@@ -771,13 +846,7 @@ impl Cases {
             let e = audit_from_row(r)?;
             audit.entry(e.case_id.clone()).or_default().push(e);
         }
-        struct Acc {
-            stats: DepartmentStats,
-            to_alert: Vec<f64>,
-            to_accept: Vec<f64>,
-            to_response: Vec<f64>,
-        }
-        let mut by_dept: BTreeMap<String, Acc> = BTreeMap::new();
+        let mut by_dept: BTreeMap<String, Tally> = BTreeMap::new();
         let empty = Vec::new();
         for case in &cases {
             let log = audit.get(&case.case_id).unwrap_or(&empty);
@@ -786,17 +855,13 @@ impl Cases {
                 .rev()
                 .find(|e| e.action == "assign" || e.action == "reassign")
                 .and_then(|e| e.department.clone());
-            let dept = assigned
-                .or_else(|| case.department.clone())
-                .unwrap_or_else(|| UNASSIGNED.to_string());
-            let acc = by_dept.entry(dept.clone()).or_insert_with(|| Acc {
+            let dept = group(assigned.as_deref().or(case.department.as_deref()));
+            let acc = by_dept.entry(dept.clone()).or_insert_with(|| Tally {
                 stats: DepartmentStats {
                     department: dept,
                     ..DepartmentStats::default()
                 },
-                to_alert: Vec::new(),
-                to_accept: Vec::new(),
-                to_response: Vec::new(),
+                ..Tally::default()
             });
             let s = &mut acc.stats;
             s.cases += 1;
@@ -805,13 +870,13 @@ impl Cases {
                 .or_default() += 1;
             let alert_ms = case.first_alert.timestamp_millis();
             acc.to_alert
-                .push(minutes(alert_ms - case.first_seen.timestamp_millis()));
+                .push(elapsed(alert_ms - case.first_seen.timestamp_millis()));
             let accepted = log.iter().find(|e| e.action == "accept").map(|e| e.at);
             match accepted {
                 Some(t) => {
                     s.accepted += 1;
                     let lag = t.timestamp_millis() - alert_ms;
-                    acc.to_accept.push(minutes(lag));
+                    acc.to_accept.push(elapsed(lag));
                     if lag > accept_within {
                         s.late_accepted += 1;
                     }
@@ -833,7 +898,7 @@ impl Cases {
             if let Some(r) = responded {
                 s.responded += 1;
                 acc.to_response
-                    .push(minutes(r.timestamp_millis() - alert_ms));
+                    .push(elapsed(r.timestamp_millis() - alert_ms));
             }
             if case.state == CaseState::Closed {
                 s.closed += 1;
@@ -879,15 +944,7 @@ impl Cases {
                 }
             }
         }
-        Ok(by_dept
-            .into_values()
-            .map(|mut a| {
-                a.stats.to_alert = Minutes::of(a.to_alert);
-                a.stats.to_accept = Minutes::of(a.to_accept);
-                a.stats.to_response = Minutes::of(a.to_response);
-                a.stats
-            })
-            .collect())
+        Ok(by_dept)
     }
 
     /// Recounts `yuqing_cases_open{grade}` from the store (called after every change).
@@ -918,8 +975,32 @@ impl Cases {
     }
 }
 
-fn minutes(ms: i64) -> f64 {
-    ms.max(0) as f64 / 60_000.0
+/// Milliseconds between two steps (never negative).
+fn elapsed(ms: i64) -> i64 {
+    ms.max(0)
+}
+
+/// The accountability figures of one group of cases: the counts, and the raw durations
+/// (milliseconds) behind the [`Minutes`] of the API and the seconds of the metrics.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub(crate) stats: DepartmentStats,
+    pub(crate) to_alert: Vec<i64>,
+    pub(crate) to_accept: Vec<i64>,
+    pub(crate) to_response: Vec<i64>,
+}
+
+impl Tally {
+    fn into_stats(self) -> DepartmentStats {
+        let minutes =
+            |v: Vec<i64>| Minutes::of(v.into_iter().map(|ms| ms as f64 / 60_000.0).collect());
+        DepartmentStats {
+            to_alert: minutes(self.to_alert),
+            to_accept: minutes(self.to_accept),
+            to_response: minutes(self.to_response),
+            ..self.stats
+        }
+    }
 }
 
 fn actor_department(case: &Case) -> Option<String> {

@@ -13,7 +13,10 @@
 //! - **Accountability** (迟报、漏报): per department and period, from the audit log: time from
 //!   first sight to alert, to acceptance, to public response; deadlines met and missed; cases
 //!   the rules alerted but nobody acted on ([`Cases::accountability`]); metrics
-//!   `yuqing_cases_open{grade}` and `yuqing_cases_deadline_missed_total{department,deadline}`.
+//!   `yuqing_cases_open{grade}`, `yuqing_cases_deadline_missed_total{department,deadline}` and
+//!   the same accountability figures per department over the last 30 days as gauges
+//!   (`yuqing_cases_accountability_*`, [`AccountabilityMetrics`], refreshed by
+//!   [`Cases::run_accountability_metrics`]).
 //! - **Interfaces**: the HTTP JSON API ([`router`], bearer tokens from `[[api.users]]`) and
 //!   `yuqing case …` ([`CaseArgs`], [`run_cli`]).
 //!
@@ -43,6 +46,7 @@ pub use api::{case_json, router, validate_users, Auth, UserConfig};
 pub use cases::{case_id_of, Cases, CasesConfig, Responded, UNASSIGNED};
 pub use cli::{run_cli, CaseArgs, CaseCommand};
 pub use error::CaseError;
+pub use metrics::AccountabilityMetrics;
 pub use model::{
     Actor, AuditEntry, Case, CaseFilter, CaseState, Channel, DepartmentStats, Minutes, Response,
     Role,

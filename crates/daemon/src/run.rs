@@ -390,6 +390,25 @@ pub async fn start(
         ));
     }
 
+    // Accountability (迟报、漏报) per department over the last 30 days, as gauges (named like the
+    // task above so that shutdown stops it with the alert stage).
+    if opts.stages.alert {
+        let (cases, token) = (cases.clone(), alert_token.clone());
+        tasks.push((
+            "case-gauges",
+            tokio::spawn(async move {
+                use yuqing_cases::metrics::{ACCOUNTABILITY_REFRESH, ACCOUNTABILITY_WINDOW};
+                cases
+                    .run_accountability_metrics(
+                        ACCOUNTABILITY_REFRESH,
+                        ACCOUNTABILITY_WINDOW,
+                        token.cancelled(),
+                    )
+                    .await;
+            }),
+        ));
+    }
+
     // Scheduled reports (by the process that runs the alert stage, which owns the cases).
     if opts.stages.alert {
         let schedule = cfg.reports.clone().with_data_dir(&data_dir);
