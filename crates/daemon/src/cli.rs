@@ -63,7 +63,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow the alerts as they fire.
     Tail(TailArgs),
-    /// Check pipeline files; every problem is reported with its key path (exit 2 on any).
+    /// Check pipeline files and the rule files, resources, models and sinks they point to; every
+    /// problem is reported with its file and key path (exit 2 on any).
     Validate(ValidateArgs),
     /// Fit a category model on labelled items (items with `label`).
     Train(TrainArgs),
@@ -306,7 +307,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(a) => {
             let cfg = load(a.config.as_deref())?;
-            daemon(cfg, &a.daemon, StageSet::ALL).await
+            let keep = cfg.clone();
+            daemon(cfg, &a.daemon, StageSet::ALL)
+                .await
+                .map_err(|e| explain(&keep, e))
         }
         Command::Collect(a) => {
             let cfg = load(a.config.as_deref())?;
@@ -324,6 +328,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 info!(written = n.written, "Polled every source once.");
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.daemon,
@@ -334,6 +339,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Analyze(a) => {
@@ -342,7 +348,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 cfg.analyze.model = Some(std::path::absolute(m)?);
             }
             if let Some(input) = &a.stage.input {
-                let s = batch::analyze(&cfg, input, &a.stage.output, a.events.as_deref())?;
+                let s = batch::analyze(&cfg, input, &a.stage.output, a.events.as_deref())
+                    .map_err(|e| explain(&cfg, e))?;
                 info!(
                     read = s.read,
                     written = s.written,
@@ -351,6 +358,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.stage.daemon,
@@ -361,12 +369,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Alert(a) => {
             let cfg = load(a.config.as_deref())?;
             if let Some(input) = &a.input {
-                let s = batch::alert(&cfg, input, &a.output)?;
+                let s = batch::alert(&cfg, input, &a.output).map_err(|e| explain(&cfg, e))?;
                 info!(
                     read = s.read,
                     written = s.written,
@@ -375,6 +384,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.daemon,
@@ -385,11 +395,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Replay(a) => {
             let cfg = load(a.config.as_deref())?;
-            let (s, out) = batch::replay(&cfg, &a.input, &a.out)?;
+            let (s, out) = batch::replay(&cfg, &a.input, &a.out).map_err(|e| explain(&cfg, e))?;
             info!(
                 read = s.read, rejected = s.rejected, scored = out.scored.len(), alerts = out.alerts.len(),
                 out = %a.out.display(), "Replay done."
@@ -471,6 +482,26 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Errors of building the analyzer or the grader are configuration errors (exit 2): reported
+/// with the pipeline key, the file and the key path inside it, as `yuqing validate` does.
+fn explain(cfg: &PipelineConfig, e: anyhow::Error) -> anyhow::Error {
+    for c in e.chain() {
+        let problems = if let Some(a) = c.downcast_ref::<yuqing_analyze::AnalyzeError>() {
+            cfg.analyze_problems(a)
+        } else if let Some(a) = c.downcast_ref::<yuqing_alert::AlertError>() {
+            cfg.alert_problems(a)
+        } else {
+            continue;
+        };
+        return ConfigError::Invalid {
+            file: cfg.source_name.clone(),
+            problems,
+        }
+        .into();
+    }
+    e
+}
+
 async fn daemon(cfg: PipelineConfig, d: &DaemonArgs, stages: StageSet) -> anyhow::Result<ExitCode> {
     let opts = RunOptions {
         data_dir: d.data_dir.clone(),
@@ -542,8 +573,14 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     let mut out = std::io::stdout().lock();
     for p in &paths {
-        match PipelineConfig::load(Some(p)) {
-            Ok(_) => writeln!(out, "ok: {}", p.display())?,
+        // The pipeline file, then what its rule files, resources, models and sinks build into.
+        match PipelineConfig::load(Some(p)).and_then(|cfg| cfg.check_components()) {
+            Ok(warnings) => {
+                for w in warnings.list() {
+                    writeln!(out, "warning: {}: {w}", p.display())?;
+                }
+                writeln!(out, "ok: {}", p.display())?;
+            }
             Err(e) => {
                 bad += 1;
                 writeln!(out, "error: {e}")?;
