@@ -214,6 +214,10 @@ pub struct TailArgs {
     /// Print alerts as JSON Lines.
     #[arg(long)]
     pub json: bool,
+    /// Colour the grade tag (I red, II orange, III yellow, IV blue): `auto` on a terminal unless
+    /// `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
     /// Print the alerts already stored before following.
     #[arg(long)]
     pub from_start: bool,
@@ -271,6 +275,17 @@ pub enum TrainKind {
     Category,
     /// Sentiment.
     Sentiment,
+}
+
+/// When `yuqing tail` colours alerts by grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always (ANSI escapes even into a pipe).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// A failure that maps to exit code 2.
@@ -781,7 +796,7 @@ impl TailFilter {
 async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
     let grade = match &a.grade {
         Some(g) => Some(
-            Grade::parse(g)
+            Grade::parse(&g.trim().to_ascii_uppercase())
                 .ok_or_else(|| UsageError(format!("--grade {g}: use I, II, III or IV")))?,
         ),
         None => None,
@@ -795,7 +810,15 @@ async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
         Some(c) => Some(load(Some(c))?),
         None => None,
     };
-    let colours = !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let colours = !a.json
+        && match a.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        };
     let mut printed = 0usize;
     let mut emit = |alert: &Alert| -> anyhow::Result<bool> {
         if !filter.keep(alert) {
