@@ -162,7 +162,8 @@ pub struct StageArgs {
     /// Batch mode: write JSON Lines here (`-` for standard output).
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
-    /// Collect stage only: poll every source once, write what was found to `--output`, exit.
+    /// Collect stage only: poll every enabled source once, write what was found to `--output`,
+    /// exit (1 when a source failed; what the others found is still written).
     #[arg(long)]
     pub once: bool,
     /// Daemon flags.
