@@ -63,9 +63,10 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow the alerts as they fire.
     Tail(TailArgs),
-    /// Check pipeline files; every problem is reported with its key path (exit 2 on any).
+    /// Check pipeline files and the rule files, resources, models and sinks they point to; every
+    /// problem is reported with its file and key path (exit 2 on any).
     Validate(ValidateArgs),
-    /// Fit a category model on labelled items (items with `label`).
+    /// Fit a category or sentiment model on labelled items (items with `label`).
     Train(TrainArgs),
     /// The case workflow: list, show, accept, assign, feedback, respond, close.
     Case(CaseCli),
@@ -161,7 +162,8 @@ pub struct StageArgs {
     /// Batch mode: write JSON Lines here (`-` for standard output).
     #[arg(long, default_value = "-")]
     pub output: PathBuf,
-    /// Collect stage only: poll every source once, write what was found to `--output`, exit.
+    /// Collect stage only: poll every enabled source once, write what was found to `--output`,
+    /// exit (1 when a source failed; what the others found is still written).
     #[arg(long)]
     pub once: bool,
     /// Daemon flags.
@@ -178,7 +180,8 @@ pub struct AnalyzeArgs {
     /// Batch mode: also write the event snapshots here.
     #[arg(long)]
     pub events: Option<PathBuf>,
-    /// A category model written by `yuqing train`.
+    /// A model written by `yuqing train`: a category model takes the place of `[analyze] model`,
+    /// a sentiment model that of `[analyze] sentiment_model`.
     #[arg(long)]
     pub model: Option<PathBuf>,
 }
@@ -212,6 +215,10 @@ pub struct TailArgs {
     /// Print alerts as JSON Lines.
     #[arg(long)]
     pub json: bool,
+    /// Colour the grade tag (I red, II orange, III yellow, IV blue): `auto` on a terminal unless
+    /// `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
     /// Print the alerts already stored before following.
     #[arg(long)]
     pub from_start: bool,
@@ -239,6 +246,12 @@ pub struct ValidateArgs {
 
 /// `yuqing train`.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Labels: for --kind category, the first-level names of the taxonomy \
+(城乡建设, 环境保护, …); for --kind sentiment, negative / neutral / positive, or negative / \
+non_negative.\nUse a category model with `analyze --model MODEL` or `[analyze] model`, a sentiment \
+model with `analyze --model MODEL` or `[analyze] sentiment_model`."
+)]
 pub struct TrainArgs {
     /// Labelled items (JSON Lines with `label`).
     #[arg(long)]
@@ -246,6 +259,34 @@ pub struct TrainArgs {
     /// Where to write the model.
     #[arg(long)]
     pub out: PathBuf,
+    /// What the model predicts: `category` (labels are first-level category names) or
+    /// `sentiment` (labels `negative`, `neutral`, `positive`, or `negative` / `non_negative`).
+    #[arg(long, value_enum, default_value = "category")]
+    pub kind: TrainKind,
+    /// The pipeline whose `[analyze]` resources (lexicons, taxonomy) give the features and the
+    /// category names; the bundled ones when absent.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+/// What `yuqing train` fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainKind {
+    /// The first-level category of the government message taxonomy.
+    Category,
+    /// Sentiment.
+    Sentiment,
+}
+
+/// When `yuqing tail` colours alerts by grade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always (ANSI escapes even into a pipe).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// A failure that maps to exit code 2.
@@ -306,7 +347,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(a) => {
             let cfg = load(a.config.as_deref())?;
-            daemon(cfg, &a.daemon, StageSet::ALL).await
+            let keep = cfg.clone();
+            daemon(cfg, &a.daemon, StageSet::ALL)
+                .await
+                .map_err(|e| explain(&keep, e))
         }
         Command::Collect(a) => {
             let cfg = load(a.config.as_deref())?;
@@ -324,6 +368,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 info!(written = n.written, "Polled every source once.");
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.daemon,
@@ -334,15 +379,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Analyze(a) => {
             let mut cfg = load(a.stage.config.as_deref())?;
             if let Some(m) = &a.model {
-                cfg.analyze.model = Some(std::path::absolute(m)?);
+                let path = std::path::absolute(m)?;
+                let model = yuqing_analyze::Model::load(&path)
+                    .map_err(|e| UsageError(format!("--model: {e}")))?;
+                match model.meta().kind {
+                    yuqing_analyze::ModelKind::Category => cfg.analyze.model = Some(path),
+                    yuqing_analyze::ModelKind::Sentiment => {
+                        cfg.analyze.sentiment_model = Some(path);
+                    }
+                }
             }
             if let Some(input) = &a.stage.input {
-                let s = batch::analyze(&cfg, input, &a.stage.output, a.events.as_deref())?;
+                let s = batch::analyze(&cfg, input, &a.stage.output, a.events.as_deref())
+                    .map_err(|e| explain(&cfg, e))?;
                 info!(
                     read = s.read,
                     written = s.written,
@@ -351,6 +406,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.stage.daemon,
@@ -361,12 +417,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Alert(a) => {
             let cfg = load(a.config.as_deref())?;
             if let Some(input) = &a.input {
-                let s = batch::alert(&cfg, input, &a.output)?;
+                let s = batch::alert(&cfg, input, &a.output).map_err(|e| explain(&cfg, e))?;
                 info!(
                     read = s.read,
                     written = s.written,
@@ -375,6 +432,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
                 Ok(ExitCode::SUCCESS)
             } else {
+                let keep = cfg.clone();
                 daemon(
                     cfg,
                     &a.daemon,
@@ -385,11 +443,12 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 )
                 .await
+                .map_err(|e| explain(&keep, e))
             }
         }
         Command::Replay(a) => {
             let cfg = load(a.config.as_deref())?;
-            let (s, out) = batch::replay(&cfg, &a.input, &a.out)?;
+            let (s, out) = batch::replay(&cfg, &a.input, &a.out).map_err(|e| explain(&cfg, e))?;
             info!(
                 read = s.read, rejected = s.rejected, scored = out.scored.len(), alerts = out.alerts.len(),
                 out = %a.out.display(), "Replay done."
@@ -453,22 +512,125 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Validate(a) => validate(&a.files),
-        Command::Train(a) => {
-            let items = batch::read_items(&a.input)?;
-            let labelled: Vec<_> = items.into_iter().filter(|i| i.label.is_some()).collect();
-            if labelled.is_empty() {
-                return Err(UsageError(format!(
-                    "{}: no item carries a `label`",
-                    a.input.display()
-                ))
-                .into());
+        Command::Train(a) => train(&a),
+    }
+}
+
+/// `yuqing train`: labels are checked against what the model kind allows before fitting; a file
+/// that cannot train a model is a usage error (exit 2), failing to write the model a runtime one.
+fn train(a: &TrainArgs) -> anyhow::Result<ExitCode> {
+    let cfg = load(a.config.as_deref())?;
+    // The analyzer that judges with the model supplies the features; its own models are not
+    // needed to train a new one (and may not exist yet).
+    let analyze = yuqing_analyze::AnalyzeConfig {
+        model: None,
+        sentiment_model: None,
+        ..cfg.analyze.clone()
+    };
+    let analyzer = yuqing_analyze::Analyzer::load(&analyze, &cfg.base_dir).map_err(|e| {
+        ConfigError::Invalid {
+            file: cfg.source_name.clone(),
+            problems: cfg.analyze_problems(&e),
+        }
+    })?;
+    let items = batch::read_items(&a.input)?;
+    let labelled: Vec<_> = items
+        .into_iter()
+        .filter(|i| i.label.as_deref().is_some_and(|l| !l.trim().is_empty()))
+        .collect();
+    if labelled.is_empty() {
+        return Err(UsageError(format!(
+            "{}: no item carries a `label` (train needs labelled items)",
+            a.input.display()
+        ))
+        .into());
+    }
+    let (kind, allowed): (_, Vec<&str>) = match a.kind {
+        TrainKind::Category => (
+            yuqing_analyze::ModelKind::Category,
+            analyzer.categories().collect(),
+        ),
+        TrainKind::Sentiment => (
+            yuqing_analyze::ModelKind::Sentiment,
+            vec!["negative", "neutral", "positive", "non_negative"],
+        ),
+    };
+    let mut unknown: Vec<(&str, usize)> = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for item in &labelled {
+        let label = item.label.as_deref().unwrap_or_default().trim();
+        if !allowed.contains(&label) {
+            match unknown.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, n)) => *n += 1,
+                None => unknown.push((label, 1)),
             }
-            let model = yuqing_analyze::train(&labelled, &yuqing_analyze::TrainOptions::default())?;
-            model.save(&a.out)?;
-            info!(items = labelled.len(), out = %a.out.display(), "Model written.");
-            Ok(ExitCode::SUCCESS)
+        } else if !seen.contains(&label) {
+            seen.push(label);
         }
     }
+    if !unknown.is_empty() {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|(l, n)| format!("`{l}` ({n} item{})", if *n == 1 { "" } else { "s" }))
+            .collect();
+        return Err(UsageError(format!(
+            "{}: unknown {} label(s) {}; the labels are: {}",
+            a.input.display(),
+            match a.kind {
+                TrainKind::Category => "category",
+                TrainKind::Sentiment => "sentiment",
+            },
+            list.join(", "),
+            allowed.join(", ")
+        ))
+        .into());
+    }
+    if seen.contains(&"non_negative") && seen.iter().any(|l| *l == "neutral" || *l == "positive") {
+        return Err(UsageError(format!(
+            "{}: use either negative / neutral / positive or negative / non_negative, not both",
+            a.input.display()
+        ))
+        .into());
+    }
+    let opts = yuqing_analyze::TrainOptions {
+        kind,
+        ..yuqing_analyze::TrainOptions::default()
+    };
+    let model = match analyzer.train(&labelled, &opts) {
+        Ok(m) => m,
+        Err(e @ yuqing_analyze::AnalyzeError::Training(_)) => {
+            return Err(UsageError(format!("{}: {e}", a.input.display())).into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    model
+        .save(&a.out)
+        .with_context(|| format!("writing the model to {}", a.out.display()))?;
+    info!(
+        items = labelled.len(), kind = ?kind, classes = ?model.classes(), out = %a.out.display(),
+        "Model written."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Errors of building the analyzer or the grader are configuration errors (exit 2): reported
+/// with the pipeline key, the file and the key path inside it, as `yuqing validate` does.
+fn explain(cfg: &PipelineConfig, e: anyhow::Error) -> anyhow::Error {
+    for c in e.chain() {
+        let problems = if let Some(a) = c.downcast_ref::<yuqing_analyze::AnalyzeError>() {
+            cfg.analyze_problems(a)
+        } else if let Some(a) = c.downcast_ref::<yuqing_alert::AlertError>() {
+            cfg.alert_problems(a)
+        } else {
+            continue;
+        };
+        return ConfigError::Invalid {
+            file: cfg.source_name.clone(),
+            problems,
+        }
+        .into();
+    }
+    e
 }
 
 async fn daemon(cfg: PipelineConfig, d: &DaemonArgs, stages: StageSet) -> anyhow::Result<ExitCode> {
@@ -542,8 +704,14 @@ fn validate(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let mut bad = 0;
     let mut out = std::io::stdout().lock();
     for p in &paths {
-        match PipelineConfig::load(Some(p)) {
-            Ok(_) => writeln!(out, "ok: {}", p.display())?,
+        // The pipeline file, then what its rule files, resources, models and sinks build into.
+        match PipelineConfig::load(Some(p)).and_then(|cfg| cfg.check_components()) {
+            Ok(warnings) => {
+                for w in warnings.list() {
+                    writeln!(out, "warning: {}: {w}", p.display())?;
+                }
+                writeln!(out, "ok: {}", p.display())?;
+            }
             Err(e) => {
                 bad += 1;
                 writeln!(out, "error: {e}")?;
@@ -629,7 +797,7 @@ impl TailFilter {
 async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
     let grade = match &a.grade {
         Some(g) => Some(
-            Grade::parse(g)
+            Grade::parse(&g.trim().to_ascii_uppercase())
                 .ok_or_else(|| UsageError(format!("--grade {g}: use I, II, III or IV")))?,
         ),
         None => None,
@@ -643,7 +811,15 @@ async fn tail(a: TailArgs) -> anyhow::Result<ExitCode> {
         Some(c) => Some(load(Some(c))?),
         None => None,
     };
-    let colours = !a.json && std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let colours = !a.json
+        && match a.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        };
     let mut printed = 0usize;
     let mut emit = |alert: &Alert| -> anyhow::Result<bool> {
         if !filter.keep(alert) {

@@ -29,7 +29,12 @@ pub fn normalise(cfg: &PipelineConfig, input: &Path, output: &Path) -> anyhow::R
         .ingest_source
         .clone()
         .unwrap_or_else(|| "batch".into());
-    let outcome = yuqing_collect::parse_ingest(&body, None, &source)?;
+    // An empty file is an empty batch (as for `analyze --input`), not an error.
+    let outcome = match yuqing_collect::parse_ingest(&body, None, &source) {
+        Ok(o) => o,
+        Err(yuqing_collect::IngestError::Empty) => yuqing_collect::IngestOutcome::default(),
+        Err(e) => return Err(e.into()),
+    };
     for (i, e) in &outcome.rejected {
         warn!(record = i, error = %e, "Skipped a bad record.");
     }
@@ -61,7 +66,19 @@ impl ItemSink for Gather {
     }
 }
 
-/// `yuqing collect --once --output G`: polls each source once with a fresh state.
+/// Sources that `collect --once` could not poll.
+#[derive(Debug, thiserror::Error)]
+#[error("{} of {total} source(s) failed: {}", failed.len(), failed.join("; "))]
+pub struct PollFailed {
+    /// Each failed source with its error.
+    pub failed: Vec<String>,
+    /// Sources polled.
+    pub total: usize,
+}
+
+/// `yuqing collect --once --output G`: polls each enabled source once with a fresh state and
+/// writes what was found. When a source fails, what the others found is still written, and the
+/// result is a [`PollFailed`] error (a runtime failure: exit 1).
 pub async fn poll_once(cfg: &PipelineConfig, output: &Path) -> anyhow::Result<Summary> {
     let gather = Arc::new(Gather::default());
     let collector = Collector::new(
@@ -70,10 +87,21 @@ pub async fn poll_once(cfg: &PipelineConfig, output: &Path) -> anyhow::Result<Su
         gather.clone(),
         Arc::new(SystemClock),
     );
-    for id in collector.source_ids() {
-        match collector.poll_once(&id).await {
+    // Disabled sources are not polled, as the daemon does not poll them.
+    let enabled: Vec<&str> = cfg
+        .sources
+        .iter()
+        .filter(|s| s.common.enabled)
+        .map(|s| s.id())
+        .collect();
+    let mut failed = Vec::new();
+    for id in &enabled {
+        match collector.poll_once(id).await {
             Ok(r) => tracing::info!(source = %id, new = r.new_items, pages = r.pages, "Polled."),
-            Err(e) => warn!(source = %id, error = %e, "Poll failed."),
+            Err(e) => {
+                warn!(source = %id, error = %e, "Poll failed.");
+                failed.push(format!("{id}: {e}"));
+            }
         }
     }
     let privacy = Privacy::from_config(cfg);
@@ -86,5 +114,12 @@ pub async fn poll_once(cfg: &PipelineConfig, output: &Path) -> anyhow::Result<Su
         s.written += 1;
     }
     out.flush()?;
+    if !failed.is_empty() {
+        return Err(PollFailed {
+            failed,
+            total: enabled.len(),
+        }
+        .into());
+    }
     Ok(s)
 }

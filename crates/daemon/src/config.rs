@@ -9,9 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use yuqing_alert::AlertConfig;
-use yuqing_analyze::AnalyzeConfig;
+use yuqing_alert::{AlertConfig, AlertError, GradingConfig, RoutingConfig};
+use yuqing_analyze::{AnalyzeConfig, AnalyzeError, ModelKind};
 use yuqing_bus::BusConfig;
 use yuqing_collect::{CollectConfig, CollectSettings, SourceConfig};
 use yuqing_core::Problems;
@@ -210,13 +211,8 @@ impl PipelineConfig {
         let substituted = text.replace("{demo}", DEMO_PLACEHOLDER);
         let text = substituted.as_str();
         let mut value: toml::Value = toml::from_str(text).map_err(|e| {
-            let mut msg = format!("not valid TOML: {}", e.message().trim());
-            if let Some(span) = e.span() {
-                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-                msg = format!("line {line}: {msg}");
-            }
             let mut p = Problems::new();
-            p.push("", msg);
+            p.push("", syntax_message(text, &e));
             invalid(p)
         })?;
         let mut problems = Problems::new();
@@ -313,6 +309,326 @@ impl PipelineConfig {
             self.base_dir.join(p)
         }
     }
+}
+
+/// Where the bundled grading and routing rules are said to come from (as the alert crate names
+/// them).
+const BUNDLED_GRADING: &str = "bundled:pipelines/alert/grading.toml";
+const BUNDLED_ROUTING: &str = "bundled:pipelines/alert/routing.toml";
+
+impl PipelineConfig {
+    /// Builds what the files the pipeline points to make — the analyzer (`[analyze]` resources and
+    /// models), the grader (`[alert]` grading and routing rules) and the sinks' channels — without
+    /// starting anything, and reports every problem with the pipeline key, the file and the key
+    /// path (or line) inside it. `Ok` carries warnings: routing receivers whose sinks are not in
+    /// `[[sinks]]`.
+    pub fn check_components(&self) -> Result<Problems, ConfigError> {
+        let mut problems = Problems::new();
+        let mut warnings = Problems::new();
+        // The resources, then each model on its own, so that one problem does not hide another.
+        let resources = AnalyzeConfig {
+            model: None,
+            sentiment_model: None,
+            ..self.analyze.clone()
+        };
+        if let Err(e) = yuqing_analyze::Analyzer::load(&resources, &self.base_dir) {
+            problems.extend(self.analyze_problems(&e));
+        }
+        for (key, file, kind) in [
+            ("model", &self.analyze.model, ModelKind::Category),
+            (
+                "sentiment_model",
+                &self.analyze.sentiment_model,
+                ModelKind::Sentiment,
+            ),
+        ] {
+            let Some(file) = file else { continue };
+            let path = self.resolve(file);
+            match yuqing_analyze::Model::load(&path) {
+                Ok(m) if m.meta().kind != kind => problems.push(
+                    format!("analyze.{key} ({})", path.display()),
+                    format!(
+                        "is a {} model; `{key}` takes a {} model",
+                        kind_name(m.meta().kind),
+                        kind_name(kind)
+                    ),
+                ),
+                Ok(_) => {}
+                Err(e) => problems.extend(self.analyze_problems(&e)),
+            }
+        }
+        // Each rules file on its own first, so that a broken grading file does not hide the
+        // problems of the routing table; then the grader, which checks them together.
+        let mut rules = Problems::new();
+        let mut invalid = Problems::new();
+        self.check_rule_file::<GradingConfig>("grading", &mut rules, &mut invalid, |c, p| {
+            c.validate("alert.grading", p)
+        });
+        self.check_rule_file::<RoutingConfig>("routing", &mut rules, &mut invalid, |c, p| {
+            c.validate("alert.routing", p)
+        });
+        if !invalid.is_empty() {
+            rules.extend(self.alert_problems(&AlertError::Invalid(invalid)));
+        }
+        if rules.is_empty() {
+            match yuqing_alert::Grader::new(&self.alert, &self.base_dir) {
+                Ok(g) => self.unconfigured_sinks(g.router().config(), &mut warnings),
+                Err(e) => problems.extend(self.alert_problems(&e)),
+            }
+        } else {
+            problems.extend(rules);
+        }
+        let clock: yuqing_core::SharedClock = std::sync::Arc::new(yuqing_core::SystemClock);
+        match yuqing_sinks::channel::BuildContext::new(clock) {
+            Ok(cx) => {
+                for (i, s) in self.sinks.iter().enumerate() {
+                    match yuqing_sinks::channel::Channel::build(s, &cx) {
+                        Ok(_) => {}
+                        Err(yuqing_sinks::BuildError::Config(p)) => {
+                            for q in p.into_vec() {
+                                problems.push(
+                                    yuqing_core::problem::join(&format!("sinks[{i}]"), &q.path),
+                                    q.message,
+                                );
+                            }
+                        }
+                        Err(e) => problems.push(format!("sinks[{i}]"), e.to_string()),
+                    }
+                }
+            }
+            Err(e) => problems.push("sinks", e.to_string()),
+        }
+        if problems.is_empty() {
+            Ok(warnings)
+        } else {
+            Err(ConfigError::Invalid {
+                file: self.source_name.clone(),
+                problems,
+            })
+        }
+    }
+
+    /// Reads, parses and validates one rules file of `[alert]` (`key`: `grading` or `routing`);
+    /// the bundled files are known to be good. Read and parse errors go to `problems` (naming the
+    /// file), semantic ones to `invalid` (with the alert crate's key paths).
+    fn check_rule_file<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        problems: &mut Problems,
+        invalid: &mut Problems,
+        validate: impl FnOnce(&T, &mut Problems),
+    ) {
+        let file = match key {
+            "grading" => &self.alert.grading,
+            _ => &self.alert.routing,
+        };
+        let Some(file) = file else { return };
+        let path = self.resolve(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(source) => {
+                problems.extend(self.alert_problems(&AlertError::Io { path, source }));
+                return;
+            }
+        };
+        match parse_rules::<T>(&text) {
+            Ok(cfg) => validate(&cfg, invalid),
+            Err((inner, msg)) => problems.push(
+                rule_path(&format!("alert.{key}"), &path.display().to_string(), &inner),
+                msg,
+            ),
+        }
+    }
+
+    /// The file a rules key of `[alert]` stands for (`grading` or `routing`).
+    fn alert_file(&self, key: &str) -> String {
+        let (file, bundled) = match key {
+            "grading" => (&self.alert.grading, BUNDLED_GRADING),
+            _ => (&self.alert.routing, BUNDLED_ROUTING),
+        };
+        match file {
+            Some(f) => self.resolve(f).display().to_string(),
+            None => bundled.to_string(),
+        }
+    }
+
+    /// An error of building the grader, as problems naming the pipeline key, the rules file and
+    /// the key path inside it: `alert.routing (/etc/yuqing/routing.toml) receiver[0].name`.
+    pub fn alert_problems(&self, e: &AlertError) -> Problems {
+        let mut out = Problems::new();
+        let key_of = |path: &str| {
+            if path == self.alert_file("grading") {
+                "grading"
+            } else {
+                "routing"
+            }
+        };
+        match e {
+            AlertError::Io { path, source } => {
+                let p = path.display().to_string();
+                out.push(
+                    format!("alert.{} ({p})", key_of(&p)),
+                    format!("cannot read: {source}"),
+                );
+            }
+            AlertError::Parse { path, message } => {
+                let key = key_of(path);
+                // The alert crate's message gives the line; parse again to get the key path.
+                let (inner, msg) = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| match key {
+                        "grading" => parse_rules::<GradingConfig>(&text).err(),
+                        _ => parse_rules::<RoutingConfig>(&text).err(),
+                    })
+                    .unwrap_or_else(|| (String::new(), message.trim().to_string()));
+                out.push(rule_path(&format!("alert.{key}"), path, &inner), msg);
+            }
+            AlertError::Invalid(problems) => {
+                for p in problems.list() {
+                    let mut mapped = None;
+                    for key in ["grading", "routing"] {
+                        let prefix = format!("alert.{key}");
+                        if let Some(rest) = p.path.strip_prefix(&prefix) {
+                            if rest.is_empty() || rest.starts_with(['.', '[']) {
+                                let rest = rest.strip_prefix('.').unwrap_or(rest);
+                                mapped = Some(rule_path(&prefix, &self.alert_file(key), rest));
+                            }
+                        }
+                    }
+                    out.push(mapped.unwrap_or_else(|| p.path.clone()), p.message.clone());
+                }
+            }
+            other => out.push("alert", other.to_string()),
+        }
+        out
+    }
+
+    /// An error of building the analyzer, as problems naming the pipeline key and the file (with
+    /// the line, where the error has one).
+    pub fn analyze_problems(&self, e: &AnalyzeError) -> Problems {
+        let mut out = Problems::new();
+        let key_of = |path: &Path| {
+            let is = |p: &Option<PathBuf>| p.as_ref().is_some_and(|p| self.resolve(p) == path);
+            if is(&self.analyze.model) {
+                "analyze.model"
+            } else if is(&self.analyze.sentiment_model) {
+                "analyze.sentiment_model"
+            } else {
+                "analyze.resources"
+            }
+        };
+        match e {
+            AnalyzeError::Io { path, source } => out.push(
+                format!("{} ({})", key_of(path), path.display()),
+                format!("cannot read: {source}"),
+            ),
+            AnalyzeError::Resource { path, message } | AnalyzeError::Model { path, message } => out
+                .push(
+                    format!("{} ({})", key_of(path), path.display()),
+                    message.clone(),
+                ),
+            AnalyzeError::Syntax {
+                path,
+                line,
+                message,
+            } => out.push(
+                format!("{} ({}) line {line}", key_of(path), path.display()),
+                message.clone(),
+            ),
+            AnalyzeError::Config(p) => out.extend(p.clone()),
+            other => out.push("analyze", other.to_string()),
+        }
+        out
+    }
+
+    /// Warns about routing receivers whose sinks are not among `[[sinks]]`: what is routed to them
+    /// reaches no sink (their duty contacts only).
+    fn unconfigured_sinks(&self, routing: &RoutingConfig, warnings: &mut Problems) {
+        let configured: std::collections::HashSet<&str> =
+            self.sinks.iter().map(|s| s.id()).collect();
+        let file = self.alert_file("routing");
+        let mut missing = Vec::new();
+        for (i, r) in routing.receivers.iter().enumerate() {
+            for (key, list) in [
+                ("sinks", &r.sinks),
+                ("escalation_sinks", &r.escalation_sinks),
+            ] {
+                for (j, id) in list.iter().enumerate() {
+                    if !configured.contains(id.as_str()) {
+                        missing.push((format!("receiver[{i}].{key}[{j}]"), r.name.clone(), id));
+                    }
+                }
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        if self.alert.routing.is_none() {
+            // The bundled table's sink ids are placeholders: one line, not one per receiver.
+            let mut ids: Vec<&str> = Vec::new();
+            for (_, _, id) in &missing {
+                if !ids.contains(&id.as_str()) {
+                    ids.push(id);
+                }
+            }
+            warnings.push(
+                rule_path("alert.routing", &file, ""),
+                format!(
+                    "the bundled routing table's sinks ({}) are not in [[sinks]]; set `[alert] \
+                     routing` to a table of your own",
+                    ids.join(", ")
+                ),
+            );
+            return;
+        }
+        for (at, receiver, id) in missing {
+            warnings.push(
+                rule_path("alert.routing", &file, &at),
+                format!("sink `{id}` of receiver {receiver} is not in [[sinks]]"),
+            );
+        }
+    }
+}
+
+fn kind_name(k: ModelKind) -> &'static str {
+    match k {
+        ModelKind::Category => "category",
+        ModelKind::Sentiment => "sentiment",
+    }
+}
+
+/// `alert.routing (FILE) receiver[0].name`: the pipeline key, the file, the key path inside it.
+fn rule_path(key: &str, file: &str, inner: &str) -> String {
+    if inner.is_empty() {
+        format!("{key} ({file})")
+    } else {
+        format!("{key} ({file}) {inner}")
+    }
+}
+
+/// A TOML syntax error with its line.
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let msg = format!("not valid TOML: {}", e.message().trim());
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+/// Parses a rules file keeping the key path of the first error: `Err((path, message))`, the path
+/// empty for a syntax error (whose message then names the line).
+fn parse_rules<T: DeserializeOwned>(text: &str) -> Result<T, (String, String)> {
+    let value: toml::Value =
+        toml::from_str(text).map_err(|e| (String::new(), syntax_message(text, &e)))?;
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        (
+            tidy_path(&e.path().to_string()),
+            e.inner().message().trim().to_string(),
+        )
+    })
 }
 
 /// `serde_path_to_error` writes `sources[2].interval` as `sources[2].interval` already, except the

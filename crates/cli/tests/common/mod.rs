@@ -231,3 +231,65 @@ pub fn write_jsonl(path: &Path, values: &[serde_json::Value]) {
     }
     std::fs::write(path, s).unwrap();
 }
+
+/// A loopback HTTP/1.1 server answering fixed paths (everything else 404), recording the paths
+/// requested. It serves until the test process ends.
+pub struct Site {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Site {
+    /// Serves `routes`: (path, content type, body).
+    pub fn start(routes: Vec<(&'static str, &'static str, Vec<u8>)>) -> Site {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let routes = std::sync::Arc::new(routes);
+        let log = requests.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let routes = routes.clone();
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(conn.try_clone().unwrap());
+                    let mut first = String::new();
+                    if reader.read_line(&mut first).is_err() {
+                        return;
+                    }
+                    // Skip the headers.
+                    loop {
+                        let mut h = String::new();
+                        match reader.read_line(&mut h) {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) if h == "\r\n" || h == "\n" => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    log.lock().unwrap().push(path.clone());
+                    let (status, ct, body) = match routes.iter().find(|r| r.0 == path) {
+                        Some((_, ct, body)) => ("200 OK", *ct, body.clone()),
+                        None => ("404 Not Found", "text/plain", b"not found".to_vec()),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes());
+                    let _ = conn.write_all(&body);
+                    let _ = conn.flush();
+                });
+            }
+        });
+        Site { base, requests }
+    }
+
+    /// The paths requested so far.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
