@@ -25,7 +25,7 @@
 //! give the same alerts, and the store's dedup by id records each alert once. Delivery is
 //! effectively once, not exactly-once: the outbox records each (alert, sink) delivery and a
 //! restart re-sends only what is pending, but a crash between a receiver's acceptance and the
-//! outbox update can repeat that one message. Receivers that honour the alert id (the webhook
+//! outbox update can repeat the messages in flight at that instant. Receivers that honour the alert id (the webhook
 //! sink's `Idempotency-Key`) see it once; chat and mail receivers may show it twice.
 //!
 //! ```
