@@ -166,4 +166,24 @@ fn a_second_alert_process_continues_an_event_it_takes_over() {
     let ids: HashSet<&str> = got.iter().map(|x| x.alert_id.as_str()).collect();
     assert_eq!(ids.len(), got.len());
     assert!(got.len() >= before);
+
+    // The alert topic carries every stored alert (what `yuqing tail` and other consumers read).
+    let on_topic: HashSet<String> = rt.block_on(async {
+        let bus = Bus::connect(&bus_cfg).await.unwrap();
+        let mut c = bus.consumer(Topic::Alerts, "checker").await.unwrap();
+        let mut seen = HashSet::new();
+        let mut wait = Duration::from_secs(60);
+        while let Ok(Some(m)) = c.recv_timeout(wait).await {
+            let v: serde_json::Value = serde_json::from_slice(m.payload()).unwrap();
+            seen.insert(v["alert_id"].as_str().unwrap().to_string());
+            wait = Duration::from_secs(5);
+        }
+        seen
+    });
+    let stored_ids: HashSet<String> = ids.iter().map(|s| s.to_string()).collect();
+    assert!(
+        stored_ids.is_subset(&on_topic),
+        "missing on the alert topic: {:?}",
+        stored_ids.difference(&on_topic).collect::<Vec<_>>()
+    );
 }
