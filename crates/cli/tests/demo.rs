@@ -61,6 +61,36 @@ fn bundled_demo_alerts_within_a_minute_and_stops_gracefully() {
             ) > 0.0;
         (all && wall && metric(&text, "yuqing_collect_requests_total", &[]) > 0.0).then_some(())
     });
+    // Every kind of source in the demo pipeline — Weibo-style API, HTML portals, feed, news
+    // comment API, message board — delivers new items through the real collectors.
+    let kinds = demo_source_kinds();
+    for kind in ["weibo", "html", "feed", "json_api", "board"] {
+        assert!(
+            kinds.iter().any(|(_, k)| k == kind),
+            "the demo has a {kind} source"
+        );
+    }
+    wait_for(
+        Duration::from_secs(90),
+        "items from every kind of source",
+        || {
+            let text = client.get(d.url("/metrics")).send().ok()?.text().ok()?;
+            let missing: Vec<&str> = ["weibo", "html", "feed", "json_api", "board"]
+                .into_iter()
+                .filter(|kind| {
+                    kinds.iter().filter(|(_, k)| k == kind).all(|(id, _)| {
+                        metric(
+                            &text,
+                            "yuqing_collect_items_emitted_total",
+                            &[("source", id), ("kind", "new")],
+                        ) == 0.0
+                    })
+                })
+                .collect();
+            missing.is_empty().then_some(())
+        },
+    );
+
     // An alert about an incident (not only about source health) comes too.
     wait_for(Duration::from_secs(60), "an incident alert", || {
         jsonl(&data.join("alerts.jsonl"))
@@ -76,4 +106,36 @@ fn bundled_demo_alerts_within_a_minute_and_stops_gracefully() {
 
     let status = d.terminate();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+/// (id, kind) of every `[[sources]]` entry of the bundled demo pipeline.
+fn demo_source_kinds() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../pipelines/demo.toml"
+    ))
+    .unwrap();
+    let value = |l: &str, key: &str| -> Option<String> {
+        let rest = l.trim().strip_prefix(key)?.trim_start().strip_prefix('=')?;
+        Some(rest.trim().trim_matches('"').to_string())
+    };
+    let mut out = Vec::new();
+    let mut current: Option<(Option<String>, Option<String>)> = None;
+    for line in text.lines().chain(std::iter::once("[end]")) {
+        let l = line.trim();
+        if l.starts_with('[') {
+            if let Some((Some(id), Some(kind))) = current.take() {
+                out.push((id, kind));
+            }
+            current = (l == "[[sources]]").then_some((None, None));
+        } else if let Some((id, kind)) = current.as_mut() {
+            if id.is_none() {
+                *id = value(l, "id");
+            }
+            if kind.is_none() {
+                *kind = value(l, "kind");
+            }
+        }
+    }
+    out
 }
