@@ -274,11 +274,12 @@ pub async fn start(
 
     // Analyze stage.
     if opts.stages.analyze {
-        let analyzer = core::analyzer(&cfg)?;
-        let reload = analyzer.clone();
-        let core = recovered
-            .take()
-            .unwrap_or_else(|| AnalyzeCore::new(analyzer, &cfg.events));
+        let core = match recovered.take() {
+            Some(core) => core,
+            None => AnalyzeCore::new(core::analyzer(&cfg)?, &cfg.events),
+        };
+        // Reload the analyzer the stage actually judges with (recovery built its own).
+        let reload = core.shared().clone();
         let consumer = bus.consumer(Topic::Items, "analyze").await?;
         let stage = AnalyzeStage {
             consumer,
