@@ -12,7 +12,7 @@ use crate::config::EventsConfig;
 use crate::error::EventsError;
 use crate::forecast::{outlook, HORIZON_SECS};
 use crate::hash::{item_key, mix64, word_key, IdMap};
-use crate::matching::{evidence, hashtags, places_compatible, share, Posting, TAGS_PER_ITEM};
+use crate::matching::{evidence, hashtags, places_compatible, Decayed, Posting, TAGS_PER_ITEM};
 use crate::metrics::{self, H};
 use crate::spread::{
     Bins, Curve, CurveRules, FadeCause, HawkesParams, Intensity, Kernel, Kind, ALL_KINDS,
@@ -41,9 +41,6 @@ const SOURCES_CAP: usize = 512;
 const ACCOUNTS_CAP: usize = 2048;
 const EVIDENCE_RECENT: usize = 4;
 const PENDING_CAP: usize = 10_000;
-/// Pseudo-events added to the count of open events in the evidence of a shared feature, so that
-/// the first minutes after a start (few open events) do not make every feature look specific.
-const PRIOR_EVENTS: f64 = 20.0;
 /// Candidate events scored per post at most (those proposed by the most features).
 const MAX_CANDIDATES: usize = 24;
 /// Hashtags are chosen by the poster to name the matter: they weigh this much more than a
@@ -228,6 +225,10 @@ struct EventState {
     sentiment_n: u64,
     /// Posts (not reposts or comments) described in the profile below.
     posts: u32,
+    /// The same, decayed over event time like the post counts of the whole feed (absent from
+    /// older checkpoints: counted afresh).
+    #[serde(default)]
+    recent: Decayed,
     /// Keywords of the posts, with the number of posts that said each.
     keywords: Vec<Kw>,
     /// Hashtags of the posts, likewise.
@@ -419,6 +420,10 @@ pub struct EventTracker {
     /// Page URLs of posts (and of the first comment of a thread whose post is unseen) → event, so
     /// that comments collected from a separate source join the article they are about.
     urls: IdMap<Page>,
+    /// Recent posts carrying each feature (decayed), for its rarity.
+    df: IdMap<Decayed>,
+    /// Recent posts (decayed).
+    docs: Decayed,
     pending: Vec<Event>,
     scratch: Vec<char>,
     /// Candidate events of the post being matched (reused).
@@ -437,6 +442,12 @@ struct Checkpoint {
     lsh: Vec<(u64, Vec<FpEntry>)>,
     postings: Vec<(u64, Posting)>,
     urls: Vec<(u64, Page)>,
+    /// Absent from checkpoints written before the rarity of features was counted over posts:
+    /// such a tracker starts counting afresh.
+    #[serde(default)]
+    df: Vec<(u64, Decayed)>,
+    #[serde(default)]
+    docs: Decayed,
     pending: Vec<Event>,
 }
 
@@ -483,6 +494,8 @@ impl EventTracker {
             lsh: IdMap::default(),
             postings: IdMap::default(),
             urls: IdMap::default(),
+            df: IdMap::default(),
+            docs: Decayed::default(),
             pending: Vec::new(),
             scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
             cands: Vec::new(),
@@ -529,6 +542,7 @@ impl EventTracker {
             + table(self.lsh.capacity(), 8 + size_of::<Vec<FpEntry>>())
             + table(self.postings.capacity(), 8 + size_of::<Posting>())
             + table(self.urls.capacity(), 8 + size_of::<Page>())
+            + table(self.df.capacity(), 8 + size_of::<Decayed>())
             + self.cands.capacity() * 4;
         n += self
             .lsh
@@ -837,6 +851,7 @@ impl EventTracker {
             child.is_some(),
             &features,
             if child.is_none() { sig } else { None },
+            t,
         );
 
         match how {
@@ -978,9 +993,10 @@ impl EventTracker {
         best.map(|(s, j, _)| (s, j))
     }
 
-    /// Open events whose profile holds `h`.
-    fn held_by(&self, h: u64) -> u32 {
-        self.postings.get(&h).map_or(0, |p| p.n)
+    /// The evidence of feature `h`, carried by `count` of the event's posts.
+    fn feature_evidence(&self, h: u64, count: f64, ev: &EventState, t: f64) -> f64 {
+        let df = self.df.get(&h).map_or(0.0, |d| d.at(t));
+        evidence(count, ev.posts, df, self.docs.at(t), ev.recent.at(t))
     }
 
     /// The open event whose profile best matches the post, with the evidence (nats, after the
@@ -1014,7 +1030,6 @@ impl EventTracker {
             ranked.truncate(MAX_CANDIDATES);
         }
 
-        let events = self.live as f64;
         let tau = self.cfg.match_decay.as_secs_f64().max(1.0);
         let mut best: Option<(u32, f64, f64, Vec<String>)> = None;
         for (s, _) in ranked {
@@ -1030,7 +1045,7 @@ impl EventTracker {
             let mut shared: Vec<String> = Vec::new();
             for (h, word) in &f.keywords {
                 if let Some(k) = ev.keywords.iter().find(|k| k.h == *h) {
-                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    let e = self.feature_evidence(*h, k.w, ev, t);
                     if e > 0.0 {
                         score += e;
                         content += 1;
@@ -1040,7 +1055,7 @@ impl EventTracker {
             }
             for (h, tag) in &f.tags {
                 if let Some(k) = ev.tags.iter().find(|k| k.h == *h) {
-                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    let e = self.feature_evidence(*h, k.w, ev, t);
                     if e > 0.0 {
                         score += TAG_FACTOR * e;
                         content += 1;
@@ -1053,12 +1068,7 @@ impl EventTracker {
             }
             if let Some(p) = &f.place {
                 if let Some(r) = ev.regions.iter().find(|r| r.name == p.name) {
-                    let e = evidence(
-                        share(f64::from(r.n), ev.posts),
-                        self.held_by(p.key),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e = self.feature_evidence(p.key, f64::from(r.n), ev, t);
                     if e > 0.0 {
                         score += e;
                         shared.push(format!("地点 {}", p.name));
@@ -1066,12 +1076,8 @@ impl EventTracker {
                 } else if let Some(r) = top(&ev.regions) {
                     // Compatible (no conflict above) but not the same: the post names a place
                     // that contains the event's, or one inside it.
-                    let e = evidence(
-                        share(f64::from(r.n), ev.posts),
-                        self.held_by(word_key(KIND_PLACE, &r.name)),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e =
+                        self.feature_evidence(word_key(KIND_PLACE, &r.name), f64::from(r.n), ev, t);
                     if e > 0.0 {
                         score += CONTAINING_PLACE_FACTOR * e;
                         shared.push(format!("地点 {}⊃{}", p.name, r.name));
@@ -1081,12 +1087,7 @@ impl EventTracker {
             for (h, topic) in &f.topics {
                 if let Some(i) = ev.topics.iter().position(|x| x == topic) {
                     let n = ev.topic_n.get(i).copied().unwrap_or(0);
-                    let e = evidence(
-                        share(f64::from(n), ev.posts),
-                        self.held_by(*h),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e = self.feature_evidence(*h, f64::from(n), ev, t);
                     if e > 0.0 {
                         score += e;
                         shared.push(format!("话题 {topic}"));
@@ -1095,13 +1096,7 @@ impl EventTracker {
             }
             if let Some((h, cat)) = &f.category {
                 if let Some(c) = ev.categories.iter().find(|c| &c.name == cat) {
-                    let e = evidence(
-                        share(f64::from(c.n), ev.posts),
-                        self.held_by(*h),
-                        events,
-                        PRIOR_EVENTS,
-                    );
-                    score += CATEGORY_FACTOR * e;
+                    score += CATEGORY_FACTOR * self.feature_evidence(*h, f64::from(c.n), ev, t);
                 }
             }
             // The longer the event has been quiet, the more evidence a newcomer needs.
@@ -1149,6 +1144,7 @@ impl EventTracker {
             sentiment_sum: 0.0,
             sentiment_n: 0,
             posts: 0,
+            recent: Decayed::default(),
             keywords: Vec::new(),
             tags: Vec::new(),
             regions: Vec::new(),
@@ -1232,6 +1228,7 @@ impl EventTracker {
         child: bool,
         f: &Features,
         sig: Option<Signature>,
+        t: f64,
     ) {
         let rank = title_rank(item, child);
         let author_kind = if item.platform == Platform::Portal {
@@ -1355,6 +1352,21 @@ impl EventTracker {
                     }
                 }
             }
+        }
+        if !child {
+            for h in f
+                .keywords
+                .iter()
+                .chain(&f.tags)
+                .map(|k| k.0)
+                .chain(f.place.as_ref().map(|p| p.key))
+                .chain(f.topics.iter().map(|x| x.0))
+                .chain(f.category.as_ref().map(|c| c.0))
+            {
+                self.df.entry(h).or_insert(Decayed { v: 0.0, t }).bump(t);
+            }
+            self.docs.bump(t);
+            self.slot_mut(slot).recent.bump(t);
         }
         for (h, added) in index {
             if added {
@@ -1604,6 +1616,9 @@ impl EventTracker {
                 .cmp(&b.last_seen)
                 .then_with(|| a.event_id.cmp(&b.event_id))
         });
+        if !self.df.is_empty() {
+            self.df.retain(|_, d| d.at(t) >= 0.05);
+        }
         self.shrink();
         metrics::OPEN.set(self.live as i64);
         metrics::TRACKED.set(self.tracked_items() as i64);
@@ -1622,6 +1637,9 @@ impl EventTracker {
         }
         if self.urls.capacity() > 1024 && self.urls.len() * 4 < self.urls.capacity() {
             self.urls.shrink_to_fit();
+        }
+        if self.df.capacity() > 1024 && self.df.len() * 4 < self.df.capacity() {
+            self.df.shrink_to_fit();
         }
         if self.ids.capacity() > 1024 && self.ids.len() * 4 < self.ids.capacity() {
             self.ids.shrink_to_fit();
@@ -1723,6 +1741,8 @@ impl EventTracker {
             lsh: sorted(&self.lsh),
             postings: sorted(&self.postings),
             urls: sorted(&self.urls),
+            df: sorted(&self.df),
+            docs: self.docs,
             pending: self.pending.clone(),
         };
         serde_json::to_value(&cp).expect("an events checkpoint always serializes")
@@ -1804,6 +1824,8 @@ impl EventTracker {
             }
             t.urls.insert(k, s);
         }
+        t.df = cp.df.into_iter().collect();
+        t.docs = cp.docs;
         t.pending = cp.pending;
         metrics::OPEN.set(t.live as i64);
         metrics::TRACKED.set(t.tracked_items() as i64);
