@@ -851,7 +851,6 @@ impl EventTracker {
             child.is_some(),
             &features,
             if child.is_none() { sig } else { None },
-            t,
         );
 
         match how {
@@ -1228,8 +1227,8 @@ impl EventTracker {
         child: bool,
         f: &Features,
         sig: Option<Signature>,
-        t: f64,
     ) {
+        let t = secs(&item.observed_at);
         let rank = title_rank(item, child);
         let author_kind = if item.platform == Platform::Portal {
             Some("official")
