@@ -115,10 +115,36 @@ struct Ref {
     /// Event time (seconds) of the latest observation.
     #[serde(with = "crate::bits::f64")]
     last_obs: f64,
+    /// Event time (seconds) the key was last of use: the item seen (again) or, for a thread root,
+    /// any item of its thread seen. The key is forgotten `reobserve_horizon` after it. Unknown
+    /// (NaN) in checkpoints written before it was kept: the import puts the event's latest
+    /// activity.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    touched: f64,
+}
+
+fn unknown_time() -> f64 {
+    f64::NAN
+}
+
+/// Moves a "last of use" time forward to `t` (an unknown time becomes `t`).
+fn touch(touched: &mut f64, t: f64) {
+    if touched.is_nan() || *touched < t {
+        *touched = t;
+    }
+}
+
+/// A light child's "last seen" time: whole seconds of event time (0 is "unknown").
+fn child_time(t: f64) -> u32 {
+    if t.is_finite() {
+        t.clamp(1.0, f64::from(u32::MAX)) as u32
+    } else {
+        1
+    }
 }
 
 impl Ref {
-    fn placeholder(slot: u32) -> Ref {
+    fn placeholder(slot: u32, t: f64) -> Ref {
         Ref {
             slot,
             flags: 0,
@@ -126,6 +152,7 @@ impl Ref {
             child_comments: 0,
             m: [0; 4],
             last_obs: f64::NAN,
+            touched: t,
         }
     }
 
@@ -247,7 +274,8 @@ struct EventState {
     evidence_recent: Vec<String>,
     sigs: Vec<Signature>,
     keys: Vec<u64>,
-    #[serde(with = "crate::bits::sorted_set")]
+    /// Light children: digest of the key → whole second of event time last seen.
+    #[serde(with = "crate::bits::child_map")]
     children: ChildSet,
     intensity: Intensity,
     bins: Bins,
@@ -272,9 +300,9 @@ impl EventState {
     }
 }
 
-/// Hashes of light children, per event.
+/// Light children of an event: 32-bit digest of the key → whole second of event time last seen.
 pub(crate) type ChildSet =
-    std::collections::HashSet<u32, std::hash::BuildHasherDefault<crate::hash::IdHasher>>;
+    std::collections::HashMap<u32, u32, std::hash::BuildHasherDefault<crate::hash::IdHasher>>;
 
 /// A 32-bit digest of an item key.
 fn short(key: u64) -> u32 {
@@ -390,6 +418,10 @@ impl Features {
 struct Page {
     slot: u32,
     by_child: bool,
+    /// Event time (seconds) the page was last of use (registered, joined by, its post seen again);
+    /// forgotten like the `touched` of an item key.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    touched: f64,
 }
 
 /// A normalised URL key: without the fragment and a trailing slash.
@@ -430,6 +462,8 @@ pub struct EventTracker {
     cands: Vec<u32>,
     /// Light children held by all events.
     children: usize,
+    /// Event time (seconds) keys older than `reobserve_horizon` were last forgotten (NaN: never).
+    swept: f64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -442,6 +476,9 @@ struct Checkpoint {
     lsh: Vec<(u64, Vec<FpEntry>)>,
     postings: Vec<(u64, Posting)>,
     urls: Vec<(u64, Page)>,
+    /// Absent from checkpoints written before keys were forgotten: the next `expire` sweeps.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    swept: f64,
     /// Absent from checkpoints written before the rarity of features was counted over posts:
     /// such a tracker starts counting afresh.
     #[serde(default)]
@@ -500,6 +537,7 @@ impl EventTracker {
             scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
             cands: Vec::new(),
             children: 0,
+            swept: f64::NAN,
         }
     }
 
@@ -513,7 +551,8 @@ impl EventTracker {
         self.live == 0
     }
 
-    /// Item and thread keys held to recognise re-observations.
+    /// Item and thread keys held to recognise re-observations (light children included). A key is
+    /// held while its event is open, and forgotten once unused for `reobserve_horizon`.
     pub fn tracked_items(&self) -> usize {
         self.refs.len() + self.children
     }
@@ -579,7 +618,7 @@ impl EventTracker {
                 .map(|s| 24 + s.capacity())
                 .sum::<usize>();
             n += e.evidence_first.capacity();
-            n += e.children.capacity() * 5;
+            n += e.children.capacity() * 9;
             n += e.sigs.capacity() * std::mem::size_of::<Signature>() + e.keys.capacity() * 8;
         }
         n
@@ -648,9 +687,15 @@ impl EventTracker {
         if light {
             let tr = thread_key.and_then(|tk| self.refs.get(&tk)).map(|r| r.slot);
             if let Some(s) = tr.filter(|s| self.is_live(*s)) {
-                if self.slot(s).children.contains(&short(key)) {
+                if self.slot(s).children.contains_key(&short(key)) {
                     H.reobserved.inc();
+                    if let Some(r) = thread_key.and_then(|tk| self.refs.get_mut(&tk)) {
+                        touch(&mut r.touched, t);
+                    }
                     let ev = self.slot_mut(s);
+                    if let Some(seen) = ev.children.get_mut(&short(key)) {
+                        *seen = (*seen).max(child_time(t));
+                    }
                     if item.observed_at > ev.last_seen {
                         ev.last_seen = item.observed_at;
                     }
@@ -753,16 +798,19 @@ impl EventTracker {
             .refs
             .get(&key)
             .copied()
-            .unwrap_or_else(|| Ref::placeholder(slot));
+            .unwrap_or_else(|| Ref::placeholder(slot, t));
         let before = if r.flags & SEEN == 0 && r.slot == slot {
             r.contribution()
         } else {
             [0; 4]
         };
-        if r.slot != slot {
-            r = Ref::placeholder(slot);
+        // A key held for another event (a thread root announced there, or one left behind) now
+        // belongs to this one: listed with its keys, so that closing or sweeping it finds the key.
+        let moved = r.slot != slot;
+        if moved {
+            r = Ref::placeholder(slot, t);
         }
-        let fresh_key = !self.refs.contains_key(&key);
+        let fresh_key = !self.refs.contains_key(&key) || moved;
         r.flags |= SEEN | if child.is_some() { CHILD } else { 0 };
         r.m = [
             sat32(item.metrics.reposts),
@@ -771,9 +819,15 @@ impl EventTracker {
             sat32(item.metrics.views),
         ];
         r.last_obs = t;
+        touch(&mut r.touched, t);
         let after = r.contribution();
         if light {
-            if self.slot_mut(slot).children.insert(short(key)) {
+            if self
+                .slot_mut(slot)
+                .children
+                .insert(short(key), child_time(t))
+                .is_none()
+            {
                 self.children += 1;
             }
         } else {
@@ -790,7 +844,8 @@ impl EventTracker {
             let tr = self
                 .refs
                 .entry(tk)
-                .or_insert_with(|| Ref::placeholder(slot));
+                .or_insert_with(|| Ref::placeholder(slot, t));
+            touch(&mut tr.touched, t);
             if tr.slot == slot {
                 let b = tr.contribution();
                 match kind {
@@ -813,8 +868,15 @@ impl EventTracker {
                 v.insert(Page {
                     slot,
                     by_child: child.is_some(),
+                    touched: t,
                 });
                 self.slot_mut(slot).keys.push(u);
+            }
+        }
+        // A page in use (its post or comments still arriving) is kept.
+        if let Some(p) = url.and_then(|u| self.urls.get_mut(&u)) {
+            if p.slot == slot {
+                touch(&mut p.touched, t);
             }
         }
 
@@ -1200,7 +1262,26 @@ impl EventTracker {
         } else {
             t
         };
+        touch(&mut r.touched, t);
         self.refs.insert(key, r);
+        // Its page and thread are in use too.
+        if let Some(p) = item
+            .url
+            .as_deref()
+            .and_then(url_key)
+            .and_then(|u| self.urls.get_mut(&u))
+        {
+            if p.slot == r.slot {
+                touch(&mut p.touched, t);
+            }
+        }
+        if child_kind(item).is_some() {
+            if let Some(root) = item.root_id.as_deref().or(item.parent_id.as_deref()) {
+                if let Some(tr) = self.refs.get_mut(&item_key(&item.source, root)) {
+                    touch(&mut tr.touched, t);
+                }
+            }
+        }
         let kernel = self.kernel;
         let ev = self.slot_mut(r.slot);
         let delta = [
@@ -1618,10 +1699,85 @@ impl EventTracker {
         if !self.df.is_empty() {
             self.df.retain(|_, d| d.at(t) >= 0.05);
         }
+        let horizon = self.cfg.reobserve_horizon.as_secs_f64();
+        if self.swept.is_nan() || t - self.swept >= horizon / 16.0 {
+            let forgotten = self.forget_stale_keys(t, t - horizon);
+            self.swept = t;
+            if forgotten > 0 {
+                debug!(
+                    forgotten,
+                    tracked_items = self.tracked_items(),
+                    "Forgot item keys not seen within reobserve_horizon."
+                );
+            }
+        }
         self.shrink();
         metrics::OPEN.set(self.live as i64);
         metrics::TRACKED.set(self.tracked_items() as i64);
         out
+    }
+
+    /// Forgets the item, thread and page keys of open events last of use before `cutoff` (event
+    /// time), and the light children last seen before it; returns how many. Keys of unknown age
+    /// (none after an import) count from `t`.
+    fn forget_stale_keys(&mut self, t: f64, cutoff: f64) -> usize {
+        let cut = child_time(cutoff);
+        let mut forgotten = 0usize;
+        let EventTracker {
+            slots,
+            refs,
+            urls,
+            children,
+            ..
+        } = self;
+        for (i, cell) in slots.iter_mut().enumerate() {
+            let Some(ev) = cell.as_mut() else {
+                continue;
+            };
+            // Nothing of an event is older than its first item.
+            if ev.first_secs() >= cutoff {
+                continue;
+            }
+            let slot = i as u32;
+            ev.keys.retain(|k| {
+                if let Some(r) = refs.get_mut(k).filter(|r| r.slot == slot) {
+                    if r.touched.is_nan() {
+                        r.touched = t;
+                    }
+                    if r.touched >= cutoff {
+                        return true;
+                    }
+                    refs.remove(k);
+                    forgotten += 1;
+                    return false;
+                }
+                if let Some(p) = urls.get_mut(k).filter(|p| p.slot == slot) {
+                    if p.touched.is_nan() {
+                        p.touched = t;
+                    }
+                    if p.touched >= cutoff {
+                        return true;
+                    }
+                    urls.remove(k);
+                    forgotten += 1;
+                    return false;
+                }
+                // Held by another event now (or already gone): not this event's to list.
+                false
+            });
+            let before = ev.children.len();
+            ev.children.retain(|_, seen| *seen >= cut);
+            let gone = before - ev.children.len();
+            *children -= gone;
+            forgotten += gone;
+            if ev.keys.capacity() > 64 && ev.keys.len() * 4 < ev.keys.capacity() {
+                ev.keys.shrink_to_fit();
+            }
+            if ev.children.capacity() > 64 && ev.children.len() * 4 < ev.children.capacity() {
+                ev.children.shrink_to_fit();
+            }
+        }
+        forgotten
     }
 
     fn shrink(&mut self) {
@@ -1740,6 +1896,7 @@ impl EventTracker {
             lsh: sorted(&self.lsh),
             postings: sorted(&self.postings),
             urls: sorted(&self.urls),
+            swept: self.swept,
             df: sorted(&self.df),
             docs: self.docs,
             pending: self.pending.clone(),
@@ -1775,6 +1932,14 @@ impl EventTracker {
             }
             t.ids.insert(word_key(KIND_EVENT, &ev.id), slot);
             t.children += ev.children.len();
+            // Light children of an older checkpoint: seen at the event's latest activity at most.
+            let latest = child_time(ev.latest_secs());
+            let mut ev = ev;
+            for seen in ev.children.values_mut() {
+                if *seen == 0 {
+                    *seen = latest;
+                }
+            }
             *cell = Some(ev);
             t.live += 1;
         }
@@ -1791,11 +1956,14 @@ impl EventTracker {
             ));
         }
         t.free = cp.free;
-        for (k, r) in cp.refs {
+        for (k, mut r) in cp.refs {
             if !t.is_live(r.slot) {
                 return Err(EventsError::Inconsistent(format!(
                     "item key {k:016x} names a closed event"
                 )));
+            }
+            if r.touched.is_nan() {
+                r.touched = t.slot(r.slot).latest_secs();
             }
             t.refs.insert(k, r);
         }
@@ -1815,14 +1983,18 @@ impl EventTracker {
             }
             t.postings.insert(k, p);
         }
-        for (k, s) in cp.urls {
+        for (k, mut s) in cp.urls {
             if !t.is_live(s.slot) {
                 return Err(EventsError::Inconsistent(
                     "page index names a closed event".into(),
                 ));
             }
+            if s.touched.is_nan() {
+                s.touched = t.slot(s.slot).latest_secs();
+            }
             t.urls.insert(k, s);
         }
+        t.swept = cp.swept;
         t.df = cp.df.into_iter().collect();
         t.docs = cp.docs;
         t.pending = cp.pending;
