@@ -4,7 +4,8 @@
 //!   stream of a million items a day (with `expire` every 10 minutes of event time, included);
 //!   item generation is outside the timing.
 //! - After the criterion groups, a simulated 48 hours at a million items a day runs once and prints
-//!   open events, tracked keys, the tracker's memory estimate and the process RSS every 4 hours.
+//!   open events, tracked keys, the tracker's memory estimate and the process RSS every 4 hours
+//!   and at the end (keys unused for `reobserve_horizon` are forgotten: they level off after it).
 //!
 //! ```text
 //! cargo bench -p yuqing-benches --bench events
@@ -82,6 +83,20 @@ fn observe(c: &mut Criterion) {
     g.finish();
 }
 
+fn humantime_hours(d: StdDuration) -> String {
+    format!("{}h", d.as_secs() / 3600)
+}
+
+fn report(tracker: &EventTracker, hour: i64, n: u64) {
+    println!(
+        "| {hour} | {n} | {} | {} | {:.1} | {:.1} |",
+        tracker.len(),
+        tracker.tracked_items(),
+        tracker.memory_bytes() as f64 / 1048576.0,
+        rss_kib().unwrap_or(0) as f64 / 1024.0
+    );
+}
+
 fn rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -99,9 +114,13 @@ fn day() {
     let mut next_expire = start + Duration::minutes(10);
     let mut next_report = start + Duration::hours(4);
     let mut n = 0u64;
+    let mut last = start;
     let mut closed = 0usize;
     let mut busy = StdDuration::ZERO;
-    println!("\nevents/day: 48 h of a synthetic stream at 1M items/day, quiet_after 6h, expire every 10 min");
+    println!(
+        "\nevents/day: 48 h of a synthetic stream at 1M items/day, quiet_after 6h, reobserve_horizon {}, expire every 10 min",
+        humantime_hours(cfg.reobserve_horizon)
+    );
     println!(
         "| hour | items | open events | tracked keys | tracker estimate MiB | process RSS MiB |"
     );
@@ -119,19 +138,17 @@ fn day() {
         }
         busy += t.elapsed();
         n += 1;
+        last = now;
         if now >= next_report {
-            println!(
-                "| {} | {} | {} | {} | {:.1} | {:.1} |",
-                (now - start).num_hours(),
-                n,
-                tracker.len(),
-                tracker.tracked_items(),
-                tracker.memory_bytes() as f64 / 1048576.0,
-                rss_kib().unwrap_or(0) as f64 / 1024.0
-            );
+            report(&tracker, (now - start).num_hours(), n);
             next_report += Duration::hours(4);
         }
     }
+    report(
+        &tracker,
+        ((last - start).num_minutes() as f64 / 60.0).round() as i64,
+        n,
+    );
     println!(
         "{n} items, {closed} events closed; observe+expire {:.2} µs/item ({:.0} items/s on one core)",
         busy.as_secs_f64() * 1e6 / n as f64,

@@ -57,18 +57,34 @@ pub(crate) mod f32_grid {
     }
 }
 
-pub(crate) mod sorted_set {
+/// Light children (32-bit digest → whole second of event time last seen), as pairs sorted by
+/// digest. Checkpoints written before the times were kept hold bare digests: those read with the
+/// time 0 ("unknown"), which the import replaces by the event's latest activity.
+pub(crate) mod child_map {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use crate::tracker::ChildSet;
 
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Entry {
+        Timed(u32, u32),
+        Bare(u32),
+    }
+
     pub(crate) fn serialize<S: Serializer>(x: &ChildSet, s: S) -> Result<S::Ok, S::Error> {
-        let mut v: Vec<u32> = x.iter().copied().collect();
+        let mut v: Vec<(u32, u32)> = x.iter().map(|(k, t)| (*k, *t)).collect();
         v.sort_unstable();
         v.serialize(s)
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ChildSet, D::Error> {
-        Ok(Vec::<u32>::deserialize(d)?.into_iter().collect())
+        Ok(Vec::<Entry>::deserialize(d)?
+            .into_iter()
+            .map(|e| match e {
+                Entry::Timed(k, t) => (k, t),
+                Entry::Bare(k) => (k, 0),
+            })
+            .collect())
     }
 }

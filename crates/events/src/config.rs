@@ -62,6 +62,15 @@ pub struct EventsConfig {
     /// Hard cap on tracked item keys (needed to recognise re-observations): past it the quietest
     /// events are closed early, like `max_open_events`.
     pub max_tracked_items: usize,
+    /// How long (event time) the key of an item, thread root or page is kept after it was last
+    /// seen, while its event stays open: an item observed again within this horizon is a
+    /// re-observation (its counts replace the earlier ones), one observed again later counts as new.
+    /// Keep it above the collectors' last re-observation (24 h after first sight with the default
+    /// schedule of 10 min, 30 min, 1 h, 2 h, 6 h, 24 h). Keys are forgotten within 1/16 of the
+    /// horizon after it passes (checked by [`crate::EventTracker::expire`]), so the keys of an event
+    /// that never goes quiet stay bounded by its traffic over about the horizon.
+    #[serde(with = "humantime_serde")]
+    pub reobserve_horizon: Duration,
 }
 
 impl Default for EventsConfig {
@@ -79,6 +88,7 @@ impl Default for EventsConfig {
             min_peak_velocity: 20.0,
             max_open_events: 200_000,
             max_tracked_items: 4_000_000,
+            reobserve_horizon: Duration::from_secs(26 * 3600),
         }
     }
 }
@@ -131,6 +141,12 @@ impl EventsConfig {
         if self.max_tracked_items < 1000 {
             problems.at(path, "max_tracked_items", "must be at least 1000");
         }
+        if self.reobserve_horizon < Duration::from_secs(3600) {
+            problems.at(path, "reobserve_horizon", "must be at least 1h");
+        }
+        if self.reobserve_horizon > Duration::from_secs(30 * 24 * 3600) {
+            problems.at(path, "reobserve_horizon", "must be at most 30d");
+        }
     }
 }
 
@@ -155,6 +171,7 @@ mod tests {
             fade_ratio: 0.6,
             flare_ratio: 0.5,
             max_open_events: 1,
+            reobserve_horizon: Duration::from_secs(600),
             ..EventsConfig::default()
         };
         let mut p = Problems::new();
@@ -167,6 +184,7 @@ mod tests {
             "events.match_decay: must be at least 10m",
             "events.flare_ratio: must be greater than fade_ratio",
             "events.max_open_events",
+            "events.reobserve_horizon: must be at least 1h",
         ] {
             assert!(text.contains(key), "missing {key} in {text}");
         }
@@ -179,5 +197,16 @@ mod tests {
         let cfg: EventsConfig = toml::from_str("quiet_after = \"90m\"").unwrap();
         assert_eq!(cfg.quiet_after, Duration::from_secs(5400));
         assert_eq!(cfg.merge_window, EventsConfig::default().merge_window);
+        let cfg: EventsConfig = toml::from_str("reobserve_horizon = \"30h\"").unwrap();
+        assert_eq!(cfg.reobserve_horizon, Duration::from_secs(30 * 3600));
+        let mut p = Problems::new();
+        EventsConfig {
+            reobserve_horizon: Duration::from_secs(31 * 24 * 3600),
+            ..EventsConfig::default()
+        }
+        .validate("events", &mut p);
+        assert!(p
+            .to_string()
+            .contains("events.reobserve_horizon: must be at most 30d"));
     }
 }

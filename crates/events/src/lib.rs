@@ -16,7 +16,10 @@
 //! - **Forecast** ([`forecast`]): the 24-hour size from a self-exciting process with a power-law
 //!   kernel, with an 80% band calibrated on real Weibo cascades.
 //! - **Memory**: quiet events close ([`EventTracker::expire`]) and take their index entries with
-//!   them; hard caps close the quietest events early. [`EventTracker::export`] and
+//!   them; the keys of items, threads and pages unused for `reobserve_horizon` (26 h: past the
+//!   collectors' last re-observation) are forgotten even while their event stays open, so an
+//!   event that never goes quiet holds the keys of about a day of its traffic, not of its whole
+//!   life; hard caps close the quietest events early. [`EventTracker::export`] and
 //!   [`EventTracker::import`] checkpoint the whole state.
 //!
 //! Every time rule runs on event time (`item.observed_at`), never the wall clock.

@@ -5,24 +5,28 @@
 //! posts that carried it. An inverted index maps each feature to the events whose profile holds
 //! it, and counts them.
 //!
-//! A post is scored against a candidate event as a sum of log likelihood ratios, one per feature
-//! the two share:
+//! A post is scored against a candidate event as a sum of log likelihood ratios (naive Bayes), one
+//! per feature the two share:
 //!
 //! ```text
-//! evidence(f) = max(0, ln( share_e(f) · (N + P) / (n_f + 1) ))
+//! evidence(f) = clamp( ln( P(f | e) / P(f | not e) ), 0, 5 )
+//! P(f | e)     = (c + ½) / (m + 1)
+//! P(f | not e) = (posts of other events carrying f + 1) / (posts of other events + 20)
 //! ```
 //!
-//! where `share_e(f) = (c + ½) / (m + 1)` is the smoothed share of the event's `m` posts that
-//! carried `f` (how likely a post of this event is to say `f`), `n_f` the number of open events
-//! whose profile holds `f` and `N` the number of open events (`(n_f + 1)/(N + P)` is how likely an
-//! unrelated event is to hold it; `P` pseudo-events keep the first minutes after a start sane).
-//! Counting *events* rather than posts is what makes the weights fit this task: the hashtag and
-//! the place of a large incident appear in thousands of posts but in one event, so they stay
-//! specific to it, while "网友", "今天" or the home county of a local portal appear in many
-//! events and weigh nothing. A post joins the best-scoring event when the evidence, less a time
-//! penalty growing with the event's quiet time, reaches the threshold, and when at least one
-//! keyword or hashtag is among the shared features (a place and a topic alone are not enough).
-//! Two different counties (neither inside the other) never match.
+//! where `c` of the event's `m` posts carried `f`; the posts of other events are counted over
+//! recent event time (decayed with a 6-hour time constant) from all posts seen, less the event's
+//! own share. Leaving the candidate's own posts out is what makes the weights fit this task: the
+//! hashtag, the place and the key words of a large incident fill thousands of posts, yet outside
+//! that incident they are rare, so they stay telling; "网友", "觉得", or the home county of a local
+//! feed fill posts of every kind and weigh nothing. No single feature is proof (the cap: a rare
+//! word shared by chance should not decide). A post joins the best-scoring event when the
+//! evidence, less a time penalty growing with the event's quiet time, reaches the threshold, and
+//! when at least one keyword or hashtag is among the shared features (a place and a topic alone
+//! are not enough). Two different counties (neither inside the other) never match.
+//!
+//! The inverted index only proposes candidates; features held by very many open events (a
+//! sensitivity topic on a busy day) propose none, but still add their evidence.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,19 +71,55 @@ impl Posting {
     }
 }
 
-/// The smoothed share of an event's `posts` that carried a feature seen `count` times.
-#[inline]
-pub(crate) fn share(count: f64, posts: u32) -> f64 {
-    ((count.max(0.0) + 0.5) / (f64::from(posts) + 1.0)).min(1.0)
+/// Time constant (seconds) of the decayed post counts behind the rarity of features.
+pub(crate) const DF_TAU: f64 = 6.0 * 3600.0;
+
+/// Pseudo-posts without the feature in `P(f | not e)`, so that the first minutes after a start
+/// (few posts seen) do not make every feature look rare.
+pub(crate) const PRIOR_POSTS: f64 = 20.0;
+
+/// The evidence one shared feature can give at most (nats): rarity estimated from few posts is
+/// uncertain, and a rare word shared by chance must not decide alone.
+pub(crate) const EVIDENCE_CAP: f64 = 5.0;
+
+/// A count decaying exponentially over event time (time constant [`DF_TAU`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Decayed {
+    #[serde(with = "crate::bits::f64")]
+    pub v: f64,
+    #[serde(with = "crate::bits::f64")]
+    pub t: f64,
 }
 
-/// The evidence (nats) that sharing a feature held by `n_f` of `events` open events, carried by
-/// `share` of the candidate's posts, says "same incident"; never negative.
+impl Decayed {
+    /// The count at event time `now` (seconds).
+    pub(crate) fn at(&self, now: f64) -> f64 {
+        self.v * (-((now - self.t).max(0.0)) / DF_TAU).exp()
+    }
+
+    /// Adds one at event time `now` (late arrivals add their decayed share).
+    pub(crate) fn bump(&mut self, now: f64) {
+        if now >= self.t {
+            self.v = self.at(now) + 1.0;
+            self.t = now;
+        } else {
+            self.v += (-(self.t - now) / DF_TAU).exp();
+        }
+    }
+}
+
+/// The evidence (nats, in `0..=EVIDENCE_CAP`) that a post carrying a feature belongs to an event
+/// whose profile holds it: `count` of the event's `posts` carried it; `df` recent posts of all
+/// events carried it, of `docs` recent posts; `recent` of those posts are the event's own.
 #[inline]
-pub(crate) fn evidence(share: f64, n_f: u32, events: f64, prior: f64) -> f64 {
-    (share * (events + prior) / (f64::from(n_f) + 1.0))
-        .ln()
-        .max(0.0)
+pub(crate) fn evidence(count: f64, posts: u32, df: f64, docs: f64, recent: f64) -> f64 {
+    let posts_f = f64::from(posts.max(1));
+    let inside = ((count.max(0.0) + 0.5) / (f64::from(posts) + 1.0)).min(1.0);
+    let own = (count.max(0.0) / posts_f).min(1.0) * recent;
+    let outside = (df - own).max(0.0);
+    let others = (docs - recent).max(0.0);
+    let q = (outside + 1.0) / (others + PRIOR_POSTS);
+    (inside / q).ln().clamp(0.0, EVIDENCE_CAP)
 }
 
 /// Appends the hashtags (`#话题#`, also with full-width `＃`) of `text` to `out`, normalised (trimmed,
@@ -159,17 +199,35 @@ mod tests {
     }
 
     #[test]
-    fn evidence_favours_features_rare_among_events_and_central_to_the_candidate() {
-        // A hashtag held by this event alone, said by most of its posts.
-        let tag = evidence(share(90.0, 100), 1, 300.0, 20.0);
-        // The home county, held by nearly every open event.
-        let home = evidence(share(100.0, 100), 290, 300.0, 20.0);
-        // A rare word the event said once in a hundred posts.
-        let tail = evidence(share(1.0, 100), 1, 300.0, 20.0);
-        assert!(tag > 4.5, "{tag}");
-        assert!(home < 0.2, "{home}");
-        assert!(tail < tag - 3.0, "{tail}");
-        assert_eq!(evidence(0.01, 300, 300.0, 20.0), 0.0, "never negative");
+    fn evidence_favours_features_rare_outside_the_candidate_and_central_to_it() {
+        // 3000 recent posts, 900 of them the candidate's.
+        let (docs, recent) = (3000.0, 900.0);
+        // Its hashtag: on 800 of its 1000 posts (720 of the recent 900) and on 5 posts elsewhere.
+        let tag = evidence(800.0, 1000, 725.0, docs, recent);
+        // The home county of a local feed: on nearly every post, the candidate's and others'.
+        let home = evidence(1000.0, 1000, 2950.0, docs, recent);
+        // "觉得": on a fifth of all posts.
+        let common = evidence(200.0, 1000, 600.0, docs, recent);
+        // A rare word the candidate said once in a thousand posts.
+        let tail = evidence(1.0, 1000, 2.0, docs, recent);
+        assert_eq!(tag, EVIDENCE_CAP, "{tag}");
+        assert!(home < 0.1, "{home}");
+        assert!(common < 0.1, "{common}");
+        assert!(tail < 1.0, "{tail}");
+        // Cold start: one post seen, the candidate's; a shared word is worth a little.
+        let cold = evidence(1.0, 1, 1.0, 1.0, 1.0);
+        assert!(cold > 2.0 && cold < 3.0, "{cold}");
+    }
+
+    #[test]
+    fn decayed_counts_fade_with_event_time() {
+        let mut d = Decayed::default();
+        d.bump(0.0);
+        d.bump(0.0);
+        assert!((d.at(DF_TAU) - 2.0 / std::f64::consts::E).abs() < 1e-9);
+        // A late arrival adds its decayed share.
+        d.bump(-DF_TAU);
+        assert!((d.at(0.0) - (2.0 + 1.0 / std::f64::consts::E)).abs() < 1e-9);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::config::EventsConfig;
 use crate::error::EventsError;
 use crate::forecast::{outlook, HORIZON_SECS};
 use crate::hash::{item_key, mix64, word_key, IdMap};
-use crate::matching::{evidence, hashtags, places_compatible, share, Posting, TAGS_PER_ITEM};
+use crate::matching::{evidence, hashtags, places_compatible, Decayed, Posting, TAGS_PER_ITEM};
 use crate::metrics::{self, H};
 use crate::spread::{
     Bins, Curve, CurveRules, FadeCause, HawkesParams, Intensity, Kernel, Kind, ALL_KINDS,
@@ -41,9 +41,6 @@ const SOURCES_CAP: usize = 512;
 const ACCOUNTS_CAP: usize = 2048;
 const EVIDENCE_RECENT: usize = 4;
 const PENDING_CAP: usize = 10_000;
-/// Pseudo-events added to the count of open events in the evidence of a shared feature, so that
-/// the first minutes after a start (few open events) do not make every feature look specific.
-const PRIOR_EVENTS: f64 = 20.0;
 /// Candidate events scored per post at most (those proposed by the most features).
 const MAX_CANDIDATES: usize = 24;
 /// Hashtags are chosen by the poster to name the matter: they weigh this much more than a
@@ -118,10 +115,36 @@ struct Ref {
     /// Event time (seconds) of the latest observation.
     #[serde(with = "crate::bits::f64")]
     last_obs: f64,
+    /// Event time (seconds) the key was last of use: the item seen (again) or, for a thread root,
+    /// any item of its thread seen. The key is forgotten `reobserve_horizon` after it. Unknown
+    /// (NaN) in checkpoints written before it was kept: the import puts the event's latest
+    /// activity.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    touched: f64,
+}
+
+fn unknown_time() -> f64 {
+    f64::NAN
+}
+
+/// Moves a "last of use" time forward to `t` (an unknown time becomes `t`).
+fn touch(touched: &mut f64, t: f64) {
+    if touched.is_nan() || *touched < t {
+        *touched = t;
+    }
+}
+
+/// A light child's "last seen" time: whole seconds of event time (0 is "unknown").
+fn child_time(t: f64) -> u32 {
+    if t.is_finite() {
+        t.clamp(1.0, f64::from(u32::MAX)) as u32
+    } else {
+        1
+    }
 }
 
 impl Ref {
-    fn placeholder(slot: u32) -> Ref {
+    fn placeholder(slot: u32, t: f64) -> Ref {
         Ref {
             slot,
             flags: 0,
@@ -129,6 +152,7 @@ impl Ref {
             child_comments: 0,
             m: [0; 4],
             last_obs: f64::NAN,
+            touched: t,
         }
     }
 
@@ -228,6 +252,10 @@ struct EventState {
     sentiment_n: u64,
     /// Posts (not reposts or comments) described in the profile below.
     posts: u32,
+    /// The same, decayed over event time like the post counts of the whole feed (absent from
+    /// older checkpoints: counted afresh).
+    #[serde(default)]
+    recent: Decayed,
     /// Keywords of the posts, with the number of posts that said each.
     keywords: Vec<Kw>,
     /// Hashtags of the posts, likewise.
@@ -246,7 +274,8 @@ struct EventState {
     evidence_recent: Vec<String>,
     sigs: Vec<Signature>,
     keys: Vec<u64>,
-    #[serde(with = "crate::bits::sorted_set")]
+    /// Light children: digest of the key → whole second of event time last seen.
+    #[serde(with = "crate::bits::child_map")]
     children: ChildSet,
     intensity: Intensity,
     bins: Bins,
@@ -271,9 +300,9 @@ impl EventState {
     }
 }
 
-/// Hashes of light children, per event.
+/// Light children of an event: 32-bit digest of the key → whole second of event time last seen.
 pub(crate) type ChildSet =
-    std::collections::HashSet<u32, std::hash::BuildHasherDefault<crate::hash::IdHasher>>;
+    std::collections::HashMap<u32, u32, std::hash::BuildHasherDefault<crate::hash::IdHasher>>;
 
 /// A 32-bit digest of an item key.
 fn short(key: u64) -> u32 {
@@ -389,6 +418,10 @@ impl Features {
 struct Page {
     slot: u32,
     by_child: bool,
+    /// Event time (seconds) the page was last of use (registered, joined by, its post seen again);
+    /// forgotten like the `touched` of an item key.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    touched: f64,
 }
 
 /// A normalised URL key: without the fragment and a trailing slash.
@@ -419,12 +452,18 @@ pub struct EventTracker {
     /// Page URLs of posts (and of the first comment of a thread whose post is unseen) → event, so
     /// that comments collected from a separate source join the article they are about.
     urls: IdMap<Page>,
+    /// Recent posts carrying each feature (decayed), for its rarity.
+    df: IdMap<Decayed>,
+    /// Recent posts (decayed).
+    docs: Decayed,
     pending: Vec<Event>,
     scratch: Vec<char>,
     /// Candidate events of the post being matched (reused).
     cands: Vec<u32>,
     /// Light children held by all events.
     children: usize,
+    /// Event time (seconds) keys older than `reobserve_horizon` were last forgotten (NaN: never).
+    swept: f64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -437,6 +476,15 @@ struct Checkpoint {
     lsh: Vec<(u64, Vec<FpEntry>)>,
     postings: Vec<(u64, Posting)>,
     urls: Vec<(u64, Page)>,
+    /// Absent from checkpoints written before keys were forgotten: the next `expire` sweeps.
+    #[serde(default = "unknown_time", with = "crate::bits::f64")]
+    swept: f64,
+    /// Absent from checkpoints written before the rarity of features was counted over posts:
+    /// such a tracker starts counting afresh.
+    #[serde(default)]
+    df: Vec<(u64, Decayed)>,
+    #[serde(default)]
+    docs: Decayed,
     pending: Vec<Event>,
 }
 
@@ -483,10 +531,13 @@ impl EventTracker {
             lsh: IdMap::default(),
             postings: IdMap::default(),
             urls: IdMap::default(),
+            df: IdMap::default(),
+            docs: Decayed::default(),
             pending: Vec::new(),
             scratch: Vec::with_capacity(crate::text::FINGERPRINT_CHARS),
             cands: Vec::new(),
             children: 0,
+            swept: f64::NAN,
         }
     }
 
@@ -500,7 +551,8 @@ impl EventTracker {
         self.live == 0
     }
 
-    /// Item and thread keys held to recognise re-observations.
+    /// Item and thread keys held to recognise re-observations (light children included). A key is
+    /// held while its event is open, and forgotten once unused for `reobserve_horizon`.
     pub fn tracked_items(&self) -> usize {
         self.refs.len() + self.children
     }
@@ -529,6 +581,7 @@ impl EventTracker {
             + table(self.lsh.capacity(), 8 + size_of::<Vec<FpEntry>>())
             + table(self.postings.capacity(), 8 + size_of::<Posting>())
             + table(self.urls.capacity(), 8 + size_of::<Page>())
+            + table(self.df.capacity(), 8 + size_of::<Decayed>())
             + self.cands.capacity() * 4;
         n += self
             .lsh
@@ -565,7 +618,7 @@ impl EventTracker {
                 .map(|s| 24 + s.capacity())
                 .sum::<usize>();
             n += e.evidence_first.capacity();
-            n += e.children.capacity() * 5;
+            n += e.children.capacity() * 9;
             n += e.sigs.capacity() * std::mem::size_of::<Signature>() + e.keys.capacity() * 8;
         }
         n
@@ -634,9 +687,15 @@ impl EventTracker {
         if light {
             let tr = thread_key.and_then(|tk| self.refs.get(&tk)).map(|r| r.slot);
             if let Some(s) = tr.filter(|s| self.is_live(*s)) {
-                if self.slot(s).children.contains(&short(key)) {
+                if self.slot(s).children.contains_key(&short(key)) {
                     H.reobserved.inc();
+                    if let Some(r) = thread_key.and_then(|tk| self.refs.get_mut(&tk)) {
+                        touch(&mut r.touched, t);
+                    }
                     let ev = self.slot_mut(s);
+                    if let Some(seen) = ev.children.get_mut(&short(key)) {
+                        *seen = (*seen).max(child_time(t));
+                    }
                     if item.observed_at > ev.last_seen {
                         ev.last_seen = item.observed_at;
                     }
@@ -739,16 +798,19 @@ impl EventTracker {
             .refs
             .get(&key)
             .copied()
-            .unwrap_or_else(|| Ref::placeholder(slot));
+            .unwrap_or_else(|| Ref::placeholder(slot, t));
         let before = if r.flags & SEEN == 0 && r.slot == slot {
             r.contribution()
         } else {
             [0; 4]
         };
-        if r.slot != slot {
-            r = Ref::placeholder(slot);
+        // A key held for another event (a thread root announced there, or one left behind) now
+        // belongs to this one: listed with its keys, so that closing or sweeping it finds the key.
+        let moved = r.slot != slot;
+        if moved {
+            r = Ref::placeholder(slot, t);
         }
-        let fresh_key = !self.refs.contains_key(&key);
+        let fresh_key = !self.refs.contains_key(&key) || moved;
         r.flags |= SEEN | if child.is_some() { CHILD } else { 0 };
         r.m = [
             sat32(item.metrics.reposts),
@@ -757,9 +819,15 @@ impl EventTracker {
             sat32(item.metrics.views),
         ];
         r.last_obs = t;
+        touch(&mut r.touched, t);
         let after = r.contribution();
         if light {
-            if self.slot_mut(slot).children.insert(short(key)) {
+            if self
+                .slot_mut(slot)
+                .children
+                .insert(short(key), child_time(t))
+                .is_none()
+            {
                 self.children += 1;
             }
         } else {
@@ -776,7 +844,8 @@ impl EventTracker {
             let tr = self
                 .refs
                 .entry(tk)
-                .or_insert_with(|| Ref::placeholder(slot));
+                .or_insert_with(|| Ref::placeholder(slot, t));
+            touch(&mut tr.touched, t);
             if tr.slot == slot {
                 let b = tr.contribution();
                 match kind {
@@ -799,8 +868,15 @@ impl EventTracker {
                 v.insert(Page {
                     slot,
                     by_child: child.is_some(),
+                    touched: t,
                 });
                 self.slot_mut(slot).keys.push(u);
+            }
+        }
+        // A page in use (its post or comments still arriving) is kept.
+        if let Some(p) = url.and_then(|u| self.urls.get_mut(&u)) {
+            if p.slot == slot {
+                touch(&mut p.touched, t);
             }
         }
 
@@ -978,9 +1054,10 @@ impl EventTracker {
         best.map(|(s, j, _)| (s, j))
     }
 
-    /// Open events whose profile holds `h`.
-    fn held_by(&self, h: u64) -> u32 {
-        self.postings.get(&h).map_or(0, |p| p.n)
+    /// The evidence of feature `h`, carried by `count` of the event's posts.
+    fn feature_evidence(&self, h: u64, count: f64, ev: &EventState, t: f64) -> f64 {
+        let df = self.df.get(&h).map_or(0.0, |d| d.at(t));
+        evidence(count, ev.posts, df, self.docs.at(t), ev.recent.at(t))
     }
 
     /// The open event whose profile best matches the post, with the evidence (nats, after the
@@ -1014,7 +1091,6 @@ impl EventTracker {
             ranked.truncate(MAX_CANDIDATES);
         }
 
-        let events = self.live as f64;
         let tau = self.cfg.match_decay.as_secs_f64().max(1.0);
         let mut best: Option<(u32, f64, f64, Vec<String>)> = None;
         for (s, _) in ranked {
@@ -1030,7 +1106,7 @@ impl EventTracker {
             let mut shared: Vec<String> = Vec::new();
             for (h, word) in &f.keywords {
                 if let Some(k) = ev.keywords.iter().find(|k| k.h == *h) {
-                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    let e = self.feature_evidence(*h, k.w, ev, t);
                     if e > 0.0 {
                         score += e;
                         content += 1;
@@ -1040,7 +1116,7 @@ impl EventTracker {
             }
             for (h, tag) in &f.tags {
                 if let Some(k) = ev.tags.iter().find(|k| k.h == *h) {
-                    let e = evidence(share(k.w, ev.posts), self.held_by(*h), events, PRIOR_EVENTS);
+                    let e = self.feature_evidence(*h, k.w, ev, t);
                     if e > 0.0 {
                         score += TAG_FACTOR * e;
                         content += 1;
@@ -1053,12 +1129,7 @@ impl EventTracker {
             }
             if let Some(p) = &f.place {
                 if let Some(r) = ev.regions.iter().find(|r| r.name == p.name) {
-                    let e = evidence(
-                        share(f64::from(r.n), ev.posts),
-                        self.held_by(p.key),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e = self.feature_evidence(p.key, f64::from(r.n), ev, t);
                     if e > 0.0 {
                         score += e;
                         shared.push(format!("地点 {}", p.name));
@@ -1066,12 +1137,8 @@ impl EventTracker {
                 } else if let Some(r) = top(&ev.regions) {
                     // Compatible (no conflict above) but not the same: the post names a place
                     // that contains the event's, or one inside it.
-                    let e = evidence(
-                        share(f64::from(r.n), ev.posts),
-                        self.held_by(word_key(KIND_PLACE, &r.name)),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e =
+                        self.feature_evidence(word_key(KIND_PLACE, &r.name), f64::from(r.n), ev, t);
                     if e > 0.0 {
                         score += CONTAINING_PLACE_FACTOR * e;
                         shared.push(format!("地点 {}⊃{}", p.name, r.name));
@@ -1081,12 +1148,7 @@ impl EventTracker {
             for (h, topic) in &f.topics {
                 if let Some(i) = ev.topics.iter().position(|x| x == topic) {
                     let n = ev.topic_n.get(i).copied().unwrap_or(0);
-                    let e = evidence(
-                        share(f64::from(n), ev.posts),
-                        self.held_by(*h),
-                        events,
-                        PRIOR_EVENTS,
-                    );
+                    let e = self.feature_evidence(*h, f64::from(n), ev, t);
                     if e > 0.0 {
                         score += e;
                         shared.push(format!("话题 {topic}"));
@@ -1095,13 +1157,7 @@ impl EventTracker {
             }
             if let Some((h, cat)) = &f.category {
                 if let Some(c) = ev.categories.iter().find(|c| &c.name == cat) {
-                    let e = evidence(
-                        share(f64::from(c.n), ev.posts),
-                        self.held_by(*h),
-                        events,
-                        PRIOR_EVENTS,
-                    );
-                    score += CATEGORY_FACTOR * e;
+                    score += CATEGORY_FACTOR * self.feature_evidence(*h, f64::from(c.n), ev, t);
                 }
             }
             // The longer the event has been quiet, the more evidence a newcomer needs.
@@ -1149,6 +1205,7 @@ impl EventTracker {
             sentiment_sum: 0.0,
             sentiment_n: 0,
             posts: 0,
+            recent: Decayed::default(),
             keywords: Vec::new(),
             tags: Vec::new(),
             regions: Vec::new(),
@@ -1205,7 +1262,26 @@ impl EventTracker {
         } else {
             t
         };
+        touch(&mut r.touched, t);
         self.refs.insert(key, r);
+        // Its page and thread are in use too.
+        if let Some(p) = item
+            .url
+            .as_deref()
+            .and_then(url_key)
+            .and_then(|u| self.urls.get_mut(&u))
+        {
+            if p.slot == r.slot {
+                touch(&mut p.touched, t);
+            }
+        }
+        if child_kind(item).is_some() {
+            if let Some(root) = item.root_id.as_deref().or(item.parent_id.as_deref()) {
+                if let Some(tr) = self.refs.get_mut(&item_key(&item.source, root)) {
+                    touch(&mut tr.touched, t);
+                }
+            }
+        }
         let kernel = self.kernel;
         let ev = self.slot_mut(r.slot);
         let delta = [
@@ -1233,6 +1309,7 @@ impl EventTracker {
         f: &Features,
         sig: Option<Signature>,
     ) {
+        let t = secs(&item.observed_at);
         let rank = title_rank(item, child);
         let author_kind = if item.platform == Platform::Portal {
             Some("official")
@@ -1355,6 +1432,21 @@ impl EventTracker {
                     }
                 }
             }
+        }
+        if !child {
+            for h in f
+                .keywords
+                .iter()
+                .chain(&f.tags)
+                .map(|k| k.0)
+                .chain(f.place.as_ref().map(|p| p.key))
+                .chain(f.topics.iter().map(|x| x.0))
+                .chain(f.category.as_ref().map(|c| c.0))
+            {
+                self.df.entry(h).or_insert(Decayed { v: 0.0, t }).bump(t);
+            }
+            self.docs.bump(t);
+            self.slot_mut(slot).recent.bump(t);
         }
         for (h, added) in index {
             if added {
@@ -1604,10 +1696,88 @@ impl EventTracker {
                 .cmp(&b.last_seen)
                 .then_with(|| a.event_id.cmp(&b.event_id))
         });
+        if !self.df.is_empty() {
+            self.df.retain(|_, d| d.at(t) >= 0.05);
+        }
+        let horizon = self.cfg.reobserve_horizon.as_secs_f64();
+        if self.swept.is_nan() || t - self.swept >= horizon / 16.0 {
+            let forgotten = self.forget_stale_keys(t, t - horizon);
+            self.swept = t;
+            if forgotten > 0 {
+                debug!(
+                    forgotten,
+                    tracked_items = self.tracked_items(),
+                    "Forgot item keys not seen within reobserve_horizon."
+                );
+            }
+        }
         self.shrink();
         metrics::OPEN.set(self.live as i64);
         metrics::TRACKED.set(self.tracked_items() as i64);
         out
+    }
+
+    /// Forgets the item, thread and page keys of open events last of use before `cutoff` (event
+    /// time), and the light children last seen before it; returns how many. Keys of unknown age
+    /// (none after an import) count from `t`.
+    fn forget_stale_keys(&mut self, t: f64, cutoff: f64) -> usize {
+        let cut = child_time(cutoff);
+        let mut forgotten = 0usize;
+        let EventTracker {
+            slots,
+            refs,
+            urls,
+            children,
+            ..
+        } = self;
+        for (i, cell) in slots.iter_mut().enumerate() {
+            let Some(ev) = cell.as_mut() else {
+                continue;
+            };
+            // Nothing of an event is older than its first item.
+            if ev.first_secs() >= cutoff {
+                continue;
+            }
+            let slot = i as u32;
+            ev.keys.retain(|k| {
+                if let Some(r) = refs.get_mut(k).filter(|r| r.slot == slot) {
+                    if r.touched.is_nan() {
+                        r.touched = t;
+                    }
+                    if r.touched >= cutoff {
+                        return true;
+                    }
+                    refs.remove(k);
+                    forgotten += 1;
+                    return false;
+                }
+                if let Some(p) = urls.get_mut(k).filter(|p| p.slot == slot) {
+                    if p.touched.is_nan() {
+                        p.touched = t;
+                    }
+                    if p.touched >= cutoff {
+                        return true;
+                    }
+                    urls.remove(k);
+                    forgotten += 1;
+                    return false;
+                }
+                // Held by another event now (or already gone): not this event's to list.
+                false
+            });
+            let before = ev.children.len();
+            ev.children.retain(|_, seen| *seen >= cut);
+            let gone = before - ev.children.len();
+            *children -= gone;
+            forgotten += gone;
+            if ev.keys.capacity() > 64 && ev.keys.len() * 4 < ev.keys.capacity() {
+                ev.keys.shrink_to_fit();
+            }
+            if ev.children.capacity() > 64 && ev.children.len() * 4 < ev.children.capacity() {
+                ev.children.shrink_to_fit();
+            }
+        }
+        forgotten
     }
 
     fn shrink(&mut self) {
@@ -1622,6 +1792,9 @@ impl EventTracker {
         }
         if self.urls.capacity() > 1024 && self.urls.len() * 4 < self.urls.capacity() {
             self.urls.shrink_to_fit();
+        }
+        if self.df.capacity() > 1024 && self.df.len() * 4 < self.df.capacity() {
+            self.df.shrink_to_fit();
         }
         if self.ids.capacity() > 1024 && self.ids.len() * 4 < self.ids.capacity() {
             self.ids.shrink_to_fit();
@@ -1723,6 +1896,9 @@ impl EventTracker {
             lsh: sorted(&self.lsh),
             postings: sorted(&self.postings),
             urls: sorted(&self.urls),
+            swept: self.swept,
+            df: sorted(&self.df),
+            docs: self.docs,
             pending: self.pending.clone(),
         };
         serde_json::to_value(&cp).expect("an events checkpoint always serializes")
@@ -1756,6 +1932,14 @@ impl EventTracker {
             }
             t.ids.insert(word_key(KIND_EVENT, &ev.id), slot);
             t.children += ev.children.len();
+            // Light children of an older checkpoint: seen at the event's latest activity at most.
+            let latest = child_time(ev.latest_secs());
+            let mut ev = ev;
+            for seen in ev.children.values_mut() {
+                if *seen == 0 {
+                    *seen = latest;
+                }
+            }
             *cell = Some(ev);
             t.live += 1;
         }
@@ -1772,11 +1956,14 @@ impl EventTracker {
             ));
         }
         t.free = cp.free;
-        for (k, r) in cp.refs {
+        for (k, mut r) in cp.refs {
             if !t.is_live(r.slot) {
                 return Err(EventsError::Inconsistent(format!(
                     "item key {k:016x} names a closed event"
                 )));
+            }
+            if r.touched.is_nan() {
+                r.touched = t.slot(r.slot).latest_secs();
             }
             t.refs.insert(k, r);
         }
@@ -1796,14 +1983,20 @@ impl EventTracker {
             }
             t.postings.insert(k, p);
         }
-        for (k, s) in cp.urls {
+        for (k, mut s) in cp.urls {
             if !t.is_live(s.slot) {
                 return Err(EventsError::Inconsistent(
                     "page index names a closed event".into(),
                 ));
             }
+            if s.touched.is_nan() {
+                s.touched = t.slot(s.slot).latest_secs();
+            }
             t.urls.insert(k, s);
         }
+        t.swept = cp.swept;
+        t.df = cp.df.into_iter().collect();
+        t.docs = cp.docs;
         t.pending = cp.pending;
         metrics::OPEN.set(t.live as i64);
         metrics::TRACKED.set(t.tracked_items() as i64);
