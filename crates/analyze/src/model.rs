@@ -42,8 +42,9 @@ pub struct Feat {
 pub struct Features {
     /// Raw features (one per occurrence).
     pub raw: Vec<Feat>,
-    /// Sort keys (bucket, namespace, index), reused.
-    keys: Vec<u64>,
+    /// Open-addressing table of the aggregation (index into `Sparse::items` plus one; 0 is
+    /// empty), reused.
+    table: Vec<u32>,
 }
 
 #[inline]
@@ -128,7 +129,8 @@ impl Features {
     }
 }
 
-/// Aggregated sparse vector: (bucket, namespace, count, index of the first raw feature).
+/// Aggregated sparse vector: (bucket, namespace, count, index of the first raw feature), in the
+/// order of the features' first occurrences.
 #[derive(Debug, Default, Clone)]
 pub struct Sparse {
     /// Unique features.
@@ -136,30 +138,34 @@ pub struct Sparse {
 }
 
 impl Sparse {
-    /// Aggregates raw features (sorts `feats.raw`).
+    /// Aggregates raw features: one item per (bucket, namespace), with the summed weights and the
+    /// index of its first raw feature. A small open-addressing table (at most half full, reused
+    /// between items) replaces sorting the raw features.
     pub fn from_features(feats: &mut Features, out: &mut Sparse) {
         out.items.clear();
-        let Features { raw, keys } = feats;
-        keys.clear();
-        keys.extend(
-            raw.iter()
-                .enumerate()
-                .map(|(i, f)| (f.bucket as u64) << 34 | (f.ns as u64) << 32 | i as u64),
-        );
-        keys.sort_unstable();
-        let mut i = 0;
-        while i < keys.len() {
-            let group = keys[i] >> 32;
-            let first = (keys[i] & 0xffff_ffff) as usize;
-            let mut n = 0u32;
-            let mut j = i;
-            while j < keys.len() && keys[j] >> 32 == group {
-                n += raw[(keys[j] & 0xffff_ffff) as usize].weight as u32;
-                j += 1;
+        let Features { raw, table } = feats;
+        let size = (raw.len() * 2).next_power_of_two().max(16);
+        let shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        table.clear();
+        table.resize(size, 0);
+        for (i, f) in raw.iter().enumerate() {
+            let key = (f.bucket as u64) << 8 | f.ns as u64;
+            let mut h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
+            loop {
+                let e = table[h] as usize;
+                if e == 0 {
+                    out.items.push((f.bucket, f.ns, f.weight as u32, i as u32));
+                    table[h] = out.items.len() as u32;
+                    break;
+                }
+                let it = &mut out.items[e - 1];
+                if it.0 == f.bucket && it.1 == f.ns {
+                    it.2 += f.weight as u32;
+                    break;
+                }
+                h = (h + 1) & mask;
             }
-            let f = raw[first];
-            out.items.push((f.bucket, f.ns, n, first as u32));
-            i = j;
         }
     }
 }
@@ -352,7 +358,7 @@ impl Model {
             *v *= f[ns as usize];
         }
         let class = argmax(&scores);
-        let mut top: Vec<(usize, f32)> = Vec::new();
+        let mut top: Vec<(usize, f32)> = Vec::with_capacity(top_k);
         if top_k > 0 {
             for (i, (&(b, _, _, _), &v)) in x.items.iter().zip(values.iter()).enumerate() {
                 if v == 0.0 {
@@ -360,11 +366,9 @@ impl Model {
                 }
                 let c = v * self.rows[b as usize * w + 1 + class];
                 if c > 0.0 {
-                    top.push((i, c));
+                    push_top(&mut top, top_k, (i, c));
                 }
             }
-            top.sort_by(|a, b| b.1.total_cmp(&a.1));
-            top.truncate(top_k);
         }
         Prediction { class, scores, top }
     }
@@ -494,6 +498,19 @@ impl<'a> Reader<'a> {
     fn f32(&mut self) -> Result<f32, String> {
         Ok(f32::from_bits(self.u32()?))
     }
+}
+
+/// Keeps the `k` largest contributions seen so far, largest first; among equal ones the earlier
+/// stays ahead (what a stable sort of all of them, truncated to `k`, gives).
+fn push_top(top: &mut Vec<(usize, f32)>, k: usize, x: (usize, f32)) {
+    if top.len() == k && top.last().is_some_and(|l| l.1.total_cmp(&x.1).is_ge()) {
+        return;
+    }
+    let at = top.partition_point(|t| t.1.total_cmp(&x.1).is_ge());
+    if top.len() == k {
+        top.pop();
+    }
+    top.insert(at, x);
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -696,6 +713,108 @@ mod tests {
             let a = m.predict(&sparse(t, 16), &mut v, 0).scores;
             let b = back.predict(&sparse(t, 16), &mut v, 0).scores;
             assert_eq!(a, b);
+        }
+    }
+
+    /// The aggregation by sorting that `from_features` replaced.
+    fn aggregate_by_sorting(raw: &[Feat]) -> Vec<(u32, u8, u32, u32)> {
+        let mut keys: Vec<u64> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.bucket as u64) << 34 | (f.ns as u64) << 32 | i as u64)
+            .collect();
+        keys.sort_unstable();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < keys.len() {
+            let group = keys[i] >> 32;
+            let first = (keys[i] & 0xffff_ffff) as usize;
+            let mut n = 0u32;
+            let mut j = i;
+            while j < keys.len() && keys[j] >> 32 == group {
+                n += raw[(keys[j] & 0xffff_ffff) as usize].weight as u32;
+                j += 1;
+            }
+            let f = raw[first];
+            out.push((f.bucket, f.ns, n, first as u32));
+            i = j;
+        }
+        out
+    }
+
+    #[test]
+    fn aggregation_equals_sorting_the_raw_features() {
+        let texts = [
+            "",
+            "工资",
+            "拖欠工资拖欠工资，拖欠工资！工资工资工资",
+            "A市B区物业乱收费，业主多次投诉无果。物业公司称收费合规；业主：不合规！2024年3月起每月多收50元。",
+            "aaaa bbbb aaaa 1234 1234 ①② Ｘ市",
+        ];
+        let mut f = Features::default();
+        let mut s = Sparse::default();
+        for bits in [10u8, 16, 18] {
+            for (n, t) in texts.iter().enumerate() {
+                // Reuse the buffers across items, as judging does.
+                f.clear();
+                f.add_chars(&texts[(n + 1) % texts.len()], 0, NS_TITLE, bits);
+                f.add_chars(t, 0, NS_BODY, bits);
+                for (i, w) in ["工资", "物业", "投诉", "工资"].iter().enumerate() {
+                    if t.contains(w) {
+                        f.add_term(hash_str(w), i, w.len(), bits);
+                    }
+                }
+                Sparse::from_features(&mut f, &mut s);
+                let mut got = s.items.clone();
+                got.sort_unstable();
+                let want = aggregate_by_sorting(&f.raw);
+                assert_eq!(got, want, "bits={bits} text={t}");
+                // First occurrences come in order.
+                assert!(s.items.windows(2).all(|w| w[0].3 < w[1].3));
+            }
+        }
+        // Small tables collide a lot: every raw feature in one of few buckets.
+        f.clear();
+        for i in 0..1000u32 {
+            f.raw.push(Feat {
+                bucket: i % 37,
+                ns: (i % 3) as u8,
+                start: i,
+                len: 1,
+                weight: 1 + (i % 2) as u16,
+            });
+        }
+        Sparse::from_features(&mut f, &mut s);
+        let mut got = s.items.clone();
+        got.sort_unstable();
+        assert_eq!(got, aggregate_by_sorting(&f.raw));
+    }
+
+    #[test]
+    fn top_k_equals_a_stable_sort_truncated() {
+        let mut rng = 12345u64;
+        for round in 0..200 {
+            let n = round % 40;
+            let k = round % 7;
+            let xs: Vec<(usize, f32)> = (0..n)
+                .map(|i| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    // Few distinct values, so ties are common.
+                    (i, (rng % 5) as f32 * 0.25)
+                })
+                .collect();
+            let mut want = xs.clone();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1));
+            want.truncate(k);
+            let mut got = Vec::new();
+            if k > 0 {
+                for &x in &xs {
+                    push_top(&mut got, k, x);
+                }
+            }
+            assert_eq!(got, want, "n={n} k={k}");
         }
     }
 
