@@ -326,24 +326,16 @@ impl Model {
         let k = self.meta.classes.len();
         let w = self.width();
         values.clear();
-        let mut norms = [0f32; NAMESPACES];
-        let mut partial = vec![0f32; NAMESPACES * k];
-        for &(b, ns, n, _) in &x.items {
-            let row = &self.rows[b as usize * w..(b as usize + 1) * w];
-            let idf = row[0];
-            if idf == 0.0 {
-                values.push(0.0);
-                continue;
-            }
-            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
-            let v = tf * idf;
-            norms[ns as usize] += v * v;
-            values.push(v);
-            let p = &mut partial[ns as usize * k..(ns as usize + 1) * k];
-            for (s, wt) in p.iter_mut().zip(&row[1..]) {
-                *s += v * wt;
-            }
-        }
+        // Per namespace: the sum of value × weight of every class, at 1..=k (0 unused).
+        let mut partial = vec![0f32; NAMESPACES * w];
+        // Rows of a known width have the inner loop unrolled (and vectorised).
+        let norms = match w {
+            3 => self.accumulate::<3>(x, values, &mut partial),
+            4 => self.accumulate::<4>(x, values, &mut partial),
+            8 => self.accumulate::<8>(x, values, &mut partial),
+            16 => self.accumulate::<16>(x, values, &mut partial),
+            _ => self.accumulate_any(x, values, &mut partial),
+        };
         let f = self.block_factors(&norms);
         let mut scores = self.bias.clone();
         for (ns, fs) in f.iter().enumerate() {
@@ -351,26 +343,100 @@ impl Model {
                 continue;
             }
             for (c, s) in scores.iter_mut().enumerate() {
-                *s += fs * partial[ns * k + c];
+                *s += fs * partial[ns * w + 1 + c];
             }
         }
         for (v, &(_, ns, _, _)) in values.iter_mut().zip(&x.items) {
-            *v *= f[ns as usize];
+            *v *= f[ns as usize % NAMESPACES];
         }
         let class = argmax(&scores);
         let mut top: Vec<(usize, f32)> = Vec::with_capacity(top_k);
-        if top_k > 0 {
+        if top_k > 0 && k > 0 {
             for (i, (&(b, _, _, _), &v)) in x.items.iter().zip(values.iter()).enumerate() {
                 if v == 0.0 {
                     continue;
                 }
-                let c = v * self.rows[b as usize * w + 1 + class];
+                let c = v * self
+                    .rows
+                    .get(b as usize * w + 1 + class)
+                    .copied()
+                    .unwrap_or(0.0);
                 if c > 0.0 {
                     push_top(&mut top, top_k, (i, c));
                 }
             }
         }
         Prediction { class, scores, top }
+    }
+
+    /// The unnormalised values of `x` into `values`, and per namespace the sums of value × row
+    /// into `partial` (`NAMESPACES` blocks of `W`); returns the squared norms per namespace.
+    #[inline(always)]
+    fn accumulate<const W: usize>(
+        &self,
+        x: &Sparse,
+        values: &mut Vec<f32>,
+        partial: &mut [f32],
+    ) -> [f32; NAMESPACES] {
+        let mut norms = [0f32; NAMESPACES];
+        let mut acc = [[0f32; W]; NAMESPACES];
+        for &(b, ns, n, _) in &x.items {
+            let at = b as usize * W;
+            let Some(Ok(row)) = self.rows.get(at..at + W).map(<&[f32; W]>::try_from) else {
+                values.push(0.0);
+                continue;
+            };
+            let idf = row[0];
+            if idf == 0.0 {
+                values.push(0.0);
+                continue;
+            }
+            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
+            let v = tf * idf;
+            values.push(v);
+            let ns = ns as usize % NAMESPACES;
+            norms[ns] += v * v;
+            // Features come in runs of one namespace (title, body, terms): the branch predicts.
+            let a = &mut acc[ns];
+            for j in 0..W {
+                a[j] += v * row[j];
+            }
+        }
+        for (p, a) in partial.chunks_exact_mut(W).zip(&acc) {
+            p.copy_from_slice(a);
+        }
+        norms
+    }
+
+    /// [`Model::accumulate`] for any row width.
+    fn accumulate_any(
+        &self,
+        x: &Sparse,
+        values: &mut Vec<f32>,
+        partial: &mut [f32],
+    ) -> [f32; NAMESPACES] {
+        let w = self.width();
+        let mut norms = [0f32; NAMESPACES];
+        for &(b, ns, n, _) in &x.items {
+            let Some(row) = self.rows.get(b as usize * w..(b as usize + 1) * w) else {
+                values.push(0.0);
+                continue;
+            };
+            let idf = row[0];
+            if idf == 0.0 {
+                values.push(0.0);
+                continue;
+            }
+            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
+            let v = tf * idf;
+            values.push(v);
+            let ns = ns as usize % NAMESPACES;
+            norms[ns] += v * v;
+            for (s, wt) in partial[ns * w..(ns + 1) * w].iter_mut().zip(row) {
+                *s += v * wt;
+            }
+        }
+        norms
     }
 
     fn block_factors(&self, norms: &[f32; NAMESPACES]) -> [f32; NAMESPACES] {
@@ -815,6 +881,54 @@ mod tests {
                 }
             }
             assert_eq!(got, want, "n={n} k={k}");
+        }
+    }
+
+    #[test]
+    fn unrolled_rows_sum_like_the_generic_loop() {
+        let texts = [
+            "拖欠工资三个月",
+            "公司不发工资",
+            "小区物业乱收费",
+            "物业不作为",
+            "学校食堂卫生差",
+            "老师乱收补课费",
+            "道路坑洼积水",
+            "公交线路取消",
+            "医院排队挂号难",
+            "药价太贵",
+            "河道污染发臭",
+            "工厂排放废气",
+            "低保办理难",
+            "社保断缴",
+        ];
+        for k in [2usize, 3, 7] {
+            let xs: Vec<Sparse> = texts.iter().map(|t| sparse(t, 16)).collect();
+            let ys: Vec<usize> = (0..texts.len()).map(|i| i % k).collect();
+            let opts = TrainOptions {
+                bits: 16,
+                ..TrainOptions::default()
+            };
+            let classes = (0..k).map(|c| format!("c{c}")).collect();
+            let m = fit(&xs, &ys, classes, &opts).unwrap();
+            for t in ["工资物业学校", "拖欠工资拖欠工资，物业乱收费", "无关的话"]
+            {
+                let x = sparse(t, 16);
+                let w = k + 1;
+                let (mut va, mut vb) = (Vec::new(), Vec::new());
+                let (mut pa, mut pb) = (vec![0f32; NAMESPACES * w], vec![0f32; NAMESPACES * w]);
+                let na = match w {
+                    3 => m.accumulate::<3>(&x, &mut va, &mut pa),
+                    4 => m.accumulate::<4>(&x, &mut va, &mut pa),
+                    _ => m.accumulate::<8>(&x, &mut va, &mut pa),
+                };
+                let nb = m.accumulate_any(&x, &mut vb, &mut pb);
+                assert_eq!(na, nb);
+                assert_eq!(va, vb);
+                for ns in 0..NAMESPACES {
+                    assert_eq!(pa[ns * w + 1..(ns + 1) * w], pb[ns * w + 1..(ns + 1) * w]);
+                }
+            }
         }
     }
 
