@@ -42,9 +42,8 @@ pub struct Feat {
 pub struct Features {
     /// Raw features (one per occurrence).
     pub raw: Vec<Feat>,
-    /// Open-addressing table of the aggregation (index into `Sparse::items` plus one; 0 is
-    /// empty), reused.
-    table: Vec<u32>,
+    /// Open-addressing table of the aggregation, reused.
+    table: Vec<u64>,
 }
 
 #[inline]
@@ -76,7 +75,25 @@ fn is_feature_char(c: char) -> bool {
     if (0x4E00..=0x9FFF).contains(&u) || c.is_ascii_alphanumeric() || c == '[' || c == ']' {
         return true;
     }
+    // General punctuation (“ ” … ‰) and CJK punctuation (、 。 《 》 【 】), common in Chinese text,
+    // hold no letters or digits: answered without the Unicode tables.
+    if (0x2000..=0x206F).contains(&u)
+        || (0x3000..=0x3004).contains(&u)
+        || (0x3008..=0x3020).contains(&u)
+    {
+        return false;
+    }
     u >= 0x80 && c.is_alphanumeric()
+}
+
+/// Sublinear term frequency `1 + ln n` (1 for n = 1).
+#[inline]
+fn sublinear_tf(n: u32) -> f32 {
+    if n == 1 {
+        1.0
+    } else {
+        1.0 + (n as f32).ln()
+    }
 }
 
 impl Features {
@@ -149,24 +166,48 @@ impl Sparse {
         let mask = size - 1;
         table.clear();
         table.resize(size, 0);
+        // Entries: namespace (8 bits) and bucket (32 bits) above 1 + the item's index (24 bits),
+        // 0 when empty; the key is compared without reading the item.
+        const INDEX: u64 = (1 << 24) - 1;
+        if raw.len() >= INDEX as usize {
+            return Sparse::aggregate_large(raw, out);
+        }
         for (i, f) in raw.iter().enumerate() {
-            let key = (f.bucket as u64) << 8 | f.ns as u64;
+            let key = (f.ns as u64) << 32 | f.bucket as u64;
             let mut h = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> shift) as usize;
             loop {
-                let e = table[h] as usize;
+                let e = table[h];
                 if e == 0 {
                     out.items.push((f.bucket, f.ns, f.weight as u32, i as u32));
-                    table[h] = out.items.len() as u32;
+                    table[h] = key << 24 | out.items.len() as u64;
                     break;
                 }
-                let it = &mut out.items[e - 1];
-                if it.0 == f.bucket && it.1 == f.ns {
-                    it.2 += f.weight as u32;
+                if e >> 24 == key {
+                    out.items[(e & INDEX) as usize - 1].2 += f.weight as u32;
                     break;
                 }
                 h = (h + 1) & mask;
             }
         }
+    }
+
+    /// The aggregation for more raw features than the table's entries can index (not met in
+    /// practice): a sort, then items in first-occurrence order.
+    fn aggregate_large(raw: &[Feat], out: &mut Sparse) {
+        let mut keys: Vec<(u32, u8, u32)> = raw
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.bucket, f.ns, i as u32))
+            .collect();
+        keys.sort_unstable();
+        for (j, &(b, ns, i)) in keys.iter().enumerate() {
+            let w = raw[i as usize].weight as u32;
+            match out.items.last_mut() {
+                Some(last) if j > 0 && last.0 == b && last.1 == ns => last.2 += w,
+                _ => out.items.push((b, ns, w, i)),
+            }
+        }
+        out.items.sort_unstable_by_key(|it| it.3);
     }
 }
 
@@ -391,8 +432,7 @@ impl Model {
                 values.push(0.0);
                 continue;
             }
-            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
-            let v = tf * idf;
+            let v = sublinear_tf(n) * idf;
             values.push(v);
             let ns = ns as usize % NAMESPACES;
             norms[ns] += v * v;
@@ -427,8 +467,7 @@ impl Model {
                 values.push(0.0);
                 continue;
             }
-            let tf = if n == 1 { 1.0 } else { 1.0 + (n as f32).ln() };
-            let v = tf * idf;
+            let v = sublinear_tf(n) * idf;
             values.push(v);
             let ns = ns as usize % NAMESPACES;
             norms[ns] += v * v;
@@ -854,6 +893,46 @@ mod tests {
         let mut got = s.items.clone();
         got.sort_unstable();
         assert_eq!(got, aggregate_by_sorting(&f.raw));
+    }
+
+    #[test]
+    fn large_inputs_aggregate_alike() {
+        let raw: Vec<Feat> = (0..5000u32)
+            .map(|i| Feat {
+                bucket: (i * 7919) % 613,
+                ns: (i % 3) as u8,
+                start: i,
+                len: 1,
+                weight: 1 + (i % 4) as u16,
+            })
+            .collect();
+        let mut small = Sparse::default();
+        Sparse::from_features(
+            &mut Features {
+                raw: raw.clone(),
+                table: Vec::new(),
+            },
+            &mut small,
+        );
+        let mut large = Sparse::default();
+        Sparse::aggregate_large(&raw, &mut large);
+        assert_eq!(small.items, large.items);
+    }
+
+    #[test]
+    fn the_feature_character_shortcut_agrees_with_unicode() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let want = (0x4E00..=0x9FFF).contains(&u)
+                || c.is_ascii_alphanumeric()
+                || c == '['
+                || c == ']'
+                || (u >= 0x80 && c.is_alphanumeric());
+            assert_eq!(is_feature_char(c), want, "U+{u:04X}");
+        }
+        for n in 1..200u32 {
+            assert_eq!(sublinear_tf(n), 1.0 + (n as f32).ln());
+        }
     }
 
     #[test]
