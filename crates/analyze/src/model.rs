@@ -862,7 +862,7 @@ mod tests {
             for (n, t) in texts.iter().enumerate() {
                 // Reuse the buffers across items, as judging does.
                 f.clear();
-                f.add_chars(&texts[(n + 1) % texts.len()], 0, NS_TITLE, bits);
+                f.add_chars(texts[(n + 1) % texts.len()], 0, NS_TITLE, bits);
                 f.add_chars(t, 0, NS_BODY, bits);
                 for (i, w) in ["工资", "物业", "投诉", "工资"].iter().enumerate() {
                     if t.contains(w) {
