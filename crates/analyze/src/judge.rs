@@ -962,7 +962,7 @@ impl Analyzer {
         let mut domain: Vec<(u32, f64)> = Vec::new();
         for h in &s.hits {
             let p = &self.patterns[h.pat as usize];
-            if p.text.chars().count() < 2
+            if p.text.chars().nth(1).is_none()
                 || p.payloads.iter().any(|x| matches!(x, Payload::Stopword))
             {
                 continue;
