@@ -23,8 +23,8 @@ fn shipped_pipelines_are_valid() {
     assert!(out.status.success(), "{text}");
     assert_eq!(
         text.matches("ok: ").count(),
-        3,
-        "demo + two examples: {text}"
+        4,
+        "demo + three examples (embedded, kafka-postgres, reference): {text}"
     );
 }
 

@@ -17,6 +17,10 @@
 //!   the PostgreSQL the demo filled (as the read-only role Grafana uses).
 //! - `tests/kubernetes.rs`: the manifests parse and hang together (selectors, probes, ports,
 //!   resources, the pipeline in the ConfigMap validates, the arguments parse with the real CLI).
+//! - `tests/compose.rs`: `deploy/compose/` without Docker: references resolve, host ports are
+//!   unique, the stages' commands parse with the real CLI, the mounted pipeline validates, Kafka
+//!   runs in KRaft mode, the image can write the data directory, Prometheus and Grafana find
+//!   their files.
 //!
 //! The library holds what those tests share: reading YAML into JSON values ([`yaml`]), walking
 //! dashboards and expanding Grafana's variables and SQL macros as Grafana does ([`grafana`]),

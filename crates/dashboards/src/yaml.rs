@@ -28,6 +28,42 @@ pub fn document(text: &str) -> Result<Value, Error> {
     }
 }
 
+/// Applies YAML merge keys (`<<: *base`, `<<: [*a, *b]`), which Docker Compose honours and YAML
+/// 1.2 leaves as a plain `<<` key: a mapping gets the keys of the merged mappings it does not set
+/// itself (of a list, the first that has a key wins), at every depth.
+pub fn merge_keys(v: &mut Value) -> Result<(), Error> {
+    match v {
+        Value::Object(m) => {
+            while let Some(merge) = m.remove("<<") {
+                let sources = match merge {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                };
+                for source in sources {
+                    let Value::Object(source) = source else {
+                        return Err(Error::Yaml(
+                            "`<<` merges a value that is not a mapping".into(),
+                        ));
+                    };
+                    for (k, val) in source {
+                        m.entry(k).or_insert(val);
+                    }
+                }
+            }
+            for val in m.values_mut() {
+                merge_keys(val)?;
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                merge_keys(x)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 fn to_json(y: &Yaml) -> Result<Value, Error> {
     Ok(match y {
         Yaml::Null => Value::Null,
@@ -92,6 +128,26 @@ mod tests {
     fn resolves_aliases() {
         let d = document("a: &x {k: 1}\nb: *x\n").unwrap();
         assert_eq!(d["b"]["k"], 1);
+    }
+
+    #[test]
+    fn applies_merge_keys() {
+        let mut d = document(
+            "base: &b {image: y, env: {A: 1}, volumes: [a]}\nother: &o {ports: [1], image: z}\n\
+             s: {<<: *b, volumes: [b]}\nt: {<<: [*o, *b]}\nu: {<<: {<<: *b, x: 1}}\n",
+        )
+        .unwrap();
+        merge_keys(&mut d).unwrap();
+        assert_eq!(
+            d["s"],
+            json!({"volumes": ["b"], "image": "y", "env": {"A": 1}})
+        );
+        assert_eq!(d["t"]["image"], "z", "the first merged mapping wins");
+        assert_eq!(d["t"]["volumes"], json!(["a"]));
+        assert_eq!(d["u"]["image"], "y");
+        assert_eq!(d["u"]["x"], 1);
+        let mut bad = document("a: {<<: [1]}\n").unwrap();
+        assert!(merge_keys(&mut bad).is_err());
     }
 
     #[test]
