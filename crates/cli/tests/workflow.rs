@@ -4,7 +4,9 @@
 
 mod common;
 
+use std::collections::{HashMap, HashSet};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{bin, http, items, wait_for, Daemon};
@@ -33,17 +35,66 @@ fn alert_to_closed_case_over_kafka_and_postgres() {
     ));
 }
 
+/// Department sinks of the bundled routing table (`pipelines/alert/routing.toml`) that the test
+/// configures as webhooks, by the department whose alerts they receive.
+const DEPT_SINKS: &[(&str, &str)] = &[
+    ("生态环境局", "dept-environment"),
+    ("人力资源和社会保障局", "dept-hrss"),
+    ("应急管理局", "dept-emergency"),
+    ("教育局", "dept-education"),
+];
+
+/// Webhook receivers on loopback: `/hook/{sink}` records the alert ids each sink delivered.
+type Hooks = Arc<Mutex<HashMap<String, Vec<String>>>>;
+
+fn hooks(rt: &tokio::runtime::Runtime) -> (String, Hooks) {
+    let got: Hooks = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook/{sink}",
+        axum::routing::post(
+            move |axum::extract::Path(sink): axum::extract::Path<String>,
+                  axum::Json(alert): axum::Json<Value>| {
+                let g = g.clone();
+                async move {
+                    let id = alert["alert_id"].as_str().unwrap_or_default().to_string();
+                    g.lock().unwrap().entry(sink).or_default().push(id);
+                    "ok"
+                }
+            },
+        ),
+    );
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}/hook"), got)
+}
+
 fn workflow(extra: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let cfg = dir.path().join("pipeline.toml");
+    let hook_rt = tokio::runtime::Runtime::new().unwrap();
+    let (hook_base, received) = hooks(&hook_rt);
+    // Routed sinks: each gets only the alerts the routing table sends to its department.
+    let dept_sinks: String = DEPT_SINKS
+        .iter()
+        .map(|(_, id)| {
+            format!("[[sinks]]\nkind = \"webhook\"\nid = \"{id}\"\nurl = \"{hook_base}/{id}\"\n")
+        })
+        .collect();
     std::fs::write(
         &cfg,
         format!(
             "name = \"workflow\"\n[api]\ningest_tokens = [\"{INGEST}\"]\n\
              [[api.users]]\nname = \"值班员甲\"\ntoken = \"{DUTY}\"\nrole = \"duty_officer\"\n\
              [[api.users]]\nname = \"观察员\"\ntoken = \"{VIEWER}\"\nrole = \"viewer\"\n\
-             [[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"alerts.jsonl\"\n{extra}"
+             [[sinks]]\nkind = \"file\"\nid = \"log\"\nall = true\npath = \"alerts.jsonl\"\n\
+             {dept_sinks}{extra}"
         ),
     )
     .unwrap();
@@ -338,5 +389,42 @@ fn workflow(extra: &str) {
         (!v.is_empty()).then_some(v)
     });
     assert!(delivered.iter().any(|a| a["alert_id"] == first["alert_id"]));
+
+    // Routing: each department's webhook got exactly the alerts of its department (the routing
+    // table's 谁主管谁负责), and the incidents of two departments went to two sinks.
+    let want = |sink: &str| -> HashSet<String> {
+        let dept = DEPT_SINKS.iter().find(|(_, id)| *id == sink).unwrap().0;
+        common::jsonl(&data.join("alerts.jsonl"))
+            .iter()
+            .filter(|a| a["department"] == dept)
+            .map(|a| a["alert_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let routed = wait_for(Duration::from_secs(30), "routed deliveries", || {
+        let got = received.lock().unwrap().clone();
+        DEPT_SINKS
+            .iter()
+            .all(|(_, id)| {
+                let have: HashSet<String> = got.get(*id).into_iter().flatten().cloned().collect();
+                have == want(id)
+            })
+            .then_some(got)
+    });
+    let busy = DEPT_SINKS
+        .iter()
+        .filter(|(_, id)| routed.get(*id).is_some_and(|v| !v.is_empty()))
+        .count();
+    assert!(
+        busy >= 2,
+        "alerts of two departments, routed apart: {routed:?}"
+    );
+    assert!(
+        routed.get("dept-education").is_none_or(|v| v.is_empty()),
+        "no alert for the education bureau: {routed:?}"
+    );
+    for (sink, ids) in &routed {
+        let unique: HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{sink} got an alert twice");
+    }
     assert!(d.terminate().success());
 }
