@@ -361,7 +361,11 @@ fn title_rank(item: &Item, child: bool) -> u8 {
     if !has_title {
         return 1;
     }
+    // A hot-search entry's title is the name the public gives the incident: it ranks with a
+    // news headline, so a forum post's question does not replace it, and an official release does.
+    let hot_search = item.extra.get("hot_search").and_then(Value::as_bool) == Some(true);
     let platform = match item.platform {
+        _ if hot_search => 4,
         Platform::Portal => 5,
         Platform::News => 4,
         Platform::Wechat => 3,

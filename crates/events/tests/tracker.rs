@@ -1123,3 +1123,44 @@ fn checkpoints_without_key_times_import_and_keep_their_keys() {
     assert_eq!(b.len(), 1);
     assert!(b.tracked_items() <= 3, "{}", b.tracked_items());
 }
+
+#[test]
+fn a_hot_search_topic_names_the_event_until_an_official_headline() {
+    // What the demo showed: the hot-search entry "万载工业园爆炸" named the event, and a forum
+    // question "工业园那边是不是爆炸了？" then replaced it.
+    let mut t = EventTracker::new(&EventsConfig::default());
+    let mut hot = item(
+        "wb-hot",
+        "h1",
+        Platform::Weibo,
+        "青石市安和区化工厂爆炸",
+        0.0,
+    );
+    hot.title = Some("青石市安和区化工厂爆炸".into());
+    hot.extra.insert("hot_search".into(), true.into());
+    let a = t.observe(&hot, &mut kw(&["化工厂", "爆炸", "安和区"], Some("安和区")));
+    assert_eq!(a.title, "青石市安和区化工厂爆炸");
+    let mut forum = item("forum", "f1", Platform::Forum, FIRE, 5.0);
+    forum.title = Some("化工厂那边是不是爆炸了？".into());
+    let b = t.observe(
+        &forum,
+        &mut kw(&["化工厂", "爆炸", "安和区"], Some("安和区")),
+    );
+    assert_eq!(b.event_id, a.event_id, "{b:?}");
+    assert_eq!(
+        b.title, "青石市安和区化工厂爆炸",
+        "a forum question does not rename it"
+    );
+    let mut portal = item("portal", "g1", Platform::Portal, FIRE, 60.0);
+    portal.title = Some("关于安和区一化工企业火情的情况通报".into());
+    portal.extra.insert("author_kind".into(), "official".into());
+    let c = t.observe(
+        &portal,
+        &mut kw(&["化工厂", "爆炸", "安和区"], Some("安和区")),
+    );
+    assert_eq!(c.event_id, a.event_id);
+    assert_eq!(
+        c.title, "关于安和区一化工企业火情的情况通报",
+        "the official headline does"
+    );
+}

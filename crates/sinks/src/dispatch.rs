@@ -33,7 +33,7 @@ use crate::config::{validate_sinks, RetryConfig, SinkConfig};
 use crate::error::{BuildError, RetryHint, SinkError};
 use crate::limit::RateLimiter;
 use crate::metrics;
-use crate::render::severity_order;
+use crate::render::urgency_order;
 
 /// The longest `Retry-After` honoured.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
@@ -664,10 +664,13 @@ impl Worker {
         }
     }
 
+    /// Most urgent first, an event's alerts together in firing order ([`urgency_order`]).
     fn sort_pending(&mut self) {
-        // Stable: alerts of equal severity and time keep their arrival order.
+        let alerts: Vec<Arc<Alert>> = self.pending.iter().map(|j| j.alert.clone()).collect();
+        let order = urgency_order(&alerts);
+        let mut jobs: Vec<Option<Job>> = self.pending.drain(..).map(Some).collect();
         self.pending
-            .sort_by(|a, b| severity_order(&a.alert, &b.alert));
+            .extend(order.into_iter().filter_map(|i| jobs[i].take()));
     }
 
     /// Sends one message with retries. `have_token`: a rate-limit token is already held for the

@@ -248,6 +248,37 @@ pub fn sort_by_severity(alerts: &mut [Arc<Alert>]) {
     alerts.sort_by(|a, b| severity_order(a, b));
 }
 
+/// The order to send alerts in: most severe first ([`severity_order`]), but the alerts of one
+/// event stay together and in the order they fired (by `at`, then as given), at the place of
+/// the event's most severe alert — so an escalation is never read before the alert it
+/// escalates. Returns a permutation of `0..alerts.len()`.
+pub fn urgency_order<A: AsRef<Alert>>(alerts: &[A]) -> Vec<usize> {
+    let mut lead: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, a) in alerts.iter().enumerate() {
+        let a = a.as_ref();
+        lead.entry(a.event_id.as_str())
+            .and_modify(|l| {
+                if severity_order(a, alerts[*l].as_ref()).is_lt() {
+                    *l = i;
+                }
+            })
+            .or_insert(i);
+    }
+    let leads: Vec<usize> = alerts
+        .iter()
+        .map(|a| lead[a.as_ref().event_id.as_str()])
+        .collect();
+    let mut order: Vec<usize> = (0..alerts.len()).collect();
+    order.sort_by(|&x, &y| {
+        let (lx, ly) = (leads[x], leads[y]);
+        severity_order(alerts[lx].as_ref(), alerts[ly].as_ref())
+            .then(lx.cmp(&ly))
+            .then_with(|| alerts[x].as_ref().at.cmp(&alerts[y].as_ref().at))
+            .then(x.cmp(&y))
+    });
+    order
+}
+
 /// The digest order: the more severe grade first, then the earlier alert, then by id.
 pub fn severity_order(a: &Alert, b: &Alert) -> std::cmp::Ordering {
     b.grade
@@ -431,6 +462,36 @@ pub(crate) mod tests {
             digest_line(&v[0]),
             "【红色】I 某区化工厂火灾 <@all> 浓烟 · 区应急管理局 · 某市某区 · 升级 · al-1"
         );
+    }
+
+    #[test]
+    fn an_event_s_alerts_stay_together_in_firing_order() {
+        let mk = |id: &str, ev: &str, g: Grade, min: i64| {
+            let mut a = sample(id, g);
+            a.event_id = ev.into();
+            a.at += chrono::Duration::minutes(min);
+            Arc::new(a)
+        };
+        // The new alert (IV) and its escalation (III) of one event, fired a moment apart, with
+        // another event's III between them and an unrelated IV.
+        let v = vec![
+            mk("al-new", "ev-a", Grade::IV, 0),
+            mk("al-other", "ev-b", Grade::III, 0),
+            mk("al-up", "ev-a", Grade::III, 1),
+            mk("al-blue", "ev-c", Grade::IV, 0),
+        ];
+        let ids: Vec<&str> = urgency_order(&v)
+            .into_iter()
+            .map(|i| v[i].alert_id.as_str())
+            .collect();
+        // ev-b's III fired before ev-a's III, so it leads; ev-a follows as new, then escalation.
+        assert_eq!(ids, ["al-other", "al-new", "al-up", "al-blue"]);
+        // Severity first still holds across events.
+        let w = vec![
+            mk("al-1", "ev-1", Grade::IV, 0),
+            mk("al-2", "ev-2", Grade::I, 5),
+        ];
+        assert_eq!(urgency_order(&w), [1, 0]);
     }
 
     #[test]

@@ -160,3 +160,39 @@ async fn stdout_writes_one_line_per_alert_coloured_by_grade() {
         d.shutdown(Duration::from_secs(1)).await;
     }
 }
+
+#[tokio::test]
+async fn an_escalation_prints_after_the_alert_it_escalates() {
+    // What the demo showed: an event's new alert (IV) and its escalation (III) a moment later,
+    // submitted together, with another event's IV between them. Most severe first would print
+    // the escalation before the new alert; the event's alerts stay in firing order instead.
+    let buf = SharedBuf::default();
+    let d = Dispatcher::builder(sinks(
+        "[[sinks]]\nkind = \"stdout\"\nid = \"console\"\nall = true\ncolor = \"never\"",
+    ))
+    .clock(clock())
+    .stdout_writer(Box::new(buf.clone()))
+    .build()
+    .unwrap();
+    let mut new = sample();
+    new.kind = yuqing_core::AlertKind::New;
+    new.grade = yuqing_core::Grade::IV;
+    new.previous_grade = None;
+    new.alert_id = "al-new".into();
+    let mut other = flood_alert(10);
+    other.event_id = "ev-other".into();
+    other.alert_id = "al-other".into();
+    let mut up = sample();
+    up.grade = yuqing_core::Grade::III;
+    up.previous_grade = Some(yuqing_core::Grade::IV);
+    up.at += chrono::Duration::milliseconds(3);
+    up.alert_id = "al-up".into();
+    assert!(d.deliver([new, other, up]).await.all_delivered());
+    let out = String::from_utf8(buf.0.lock().clone()).unwrap();
+    let ids: Vec<&str> = out
+        .lines()
+        .map(|l| l.split(" · ").find(|p| p.starts_with("al-")).unwrap())
+        .collect();
+    assert_eq!(ids, ["al-new", "al-up", "al-other"], "{out}");
+    d.shutdown(Duration::from_secs(1)).await;
+}
