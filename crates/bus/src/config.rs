@@ -61,6 +61,10 @@ pub struct KafkaConfig {
     /// How long a producer waits for a broker acknowledgement before the send fails.
     #[serde(with = "humantime_serde")]
     pub message_timeout: Duration,
+    /// What items are partitioned by on the items topic: `thread` (the root post; default) or
+    /// `region` (the item's region hint, else the root post), which brings the reports of one
+    /// place's sources to one analyze process so they merge into one event.
+    pub item_key: yuqing_core::ItemKeying,
     /// Extra librdkafka properties (for example `security.protocol`), passed through as they are.
     pub options: BTreeMap<String, String>,
 }
@@ -76,6 +80,7 @@ impl Default for KafkaConfig {
             create_topics: true,
             session_timeout: Duration::from_secs(10),
             message_timeout: Duration::from_secs(300),
+            item_key: yuqing_core::ItemKeying::Thread,
             options: BTreeMap::new(),
         }
     }

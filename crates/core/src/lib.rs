@@ -29,5 +29,5 @@ pub use clock::{Clock, ManualClock, ScaledClock, SharedClock, SystemClock};
 pub use problem::{Problem, Problems};
 pub use record::{
     Alert, AlertKind, Analysis, Counts, Deadline, Event, Forecast, Grade, HandlingClass, Item,
-    JudgedItem, Metrics, Platform, Reason, RecordError, Stage, SCHEMA_VERSION,
+    ItemKeying, JudgedItem, Metrics, Platform, Reason, RecordError, Stage, SCHEMA_VERSION,
 };

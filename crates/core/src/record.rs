@@ -241,6 +241,19 @@ impl Item {
         self.root_id.as_deref().unwrap_or(&self.id)
     }
 
+    /// The partition key under `keying` ([`ItemKeying`]).
+    pub fn partition_key_by(&self, keying: ItemKeying) -> &str {
+        match keying {
+            ItemKeying::Thread => self.partition_key(),
+            ItemKeying::Region => self
+                .region
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| self.partition_key()),
+        }
+    }
+
     /// Serializes to one JSON line (without the newline).
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("an Item always serializes")
@@ -252,6 +265,21 @@ fn invalid(field: &'static str, message: &str) -> RecordError {
         field,
         message: message.to_string(),
     }
+}
+
+/// Which key items are partitioned by on the items topic, and so which items meet in one
+/// analyze process when several share the work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKeying {
+    /// The root post (`root_id`, else `id`): a post, its reposts and comments meet; reports of
+    /// one incident from other platforms merge only when they land on the same process.
+    #[default]
+    Thread,
+    /// The item's region hint (`region`, which a source's `region` setting fills), else the
+    /// root post: everything the sources of one place publish meets in one process, so
+    /// cross-platform reports of a local incident merge however many processes share the work.
+    Region,
 }
 
 /// How the public should be answered (seed 003, part 2).
@@ -780,6 +808,29 @@ mod tests {
         let i = Item::from_json(MIN.as_bytes()).unwrap();
         assert_eq!(i.observed_at, i.published_at);
         assert_eq!(i.schema_version, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn partition_keys_by_thread_or_region() {
+        let mut i = Item::from_json(MIN.as_bytes()).unwrap();
+        assert_eq!(i.partition_key_by(ItemKeying::Thread), "1");
+        assert_eq!(
+            i.partition_key_by(ItemKeying::Region),
+            "1",
+            "no hint: the thread"
+        );
+        i.root_id = Some("0".into());
+        i.region = Some(" ".into());
+        assert_eq!(
+            i.partition_key_by(ItemKeying::Region),
+            "0",
+            "a blank hint is none"
+        );
+        i.region = Some(" 万载县 ".into());
+        assert_eq!(i.partition_key_by(ItemKeying::Thread), "0");
+        assert_eq!(i.partition_key_by(ItemKeying::Region), "万载县");
+        let k: ItemKeying = serde_json::from_str("\"region\"").unwrap();
+        assert_eq!(k, ItemKeying::Region);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 use yuqing_bus::{Producer, Topic};
 use yuqing_collect::{ItemSink, SinkError, StateError, StateStore};
-use yuqing_core::{telemetry, Item};
+use yuqing_core::{telemetry, Item, ItemKeying};
 use yuqing_store::Store;
 
 use crate::core::Privacy;
@@ -36,6 +36,7 @@ pub struct Intake {
 struct Inner {
     store: Option<Store>,
     producer: Producer,
+    keying: ItemKeying,
     privacy: Privacy,
     order: Mutex<()>,
 }
@@ -47,18 +48,20 @@ impl Intake {
             inner: Arc::new(Inner {
                 store: Some(store),
                 producer,
+                keying: ItemKeying::Thread,
                 privacy,
                 order: Mutex::new(()),
             }),
         }
     }
 
-    /// Kafka: the items topic is the durable log.
-    pub fn kafka(producer: Producer, privacy: Privacy) -> Intake {
+    /// Kafka: the items topic is the durable log; items are keyed by `keying`.
+    pub fn kafka(producer: Producer, privacy: Privacy, keying: ItemKeying) -> Intake {
         Intake {
             inner: Arc::new(Inner {
                 store: None,
                 producer,
+                keying,
                 privacy,
                 order: Mutex::new(()),
             }),
@@ -86,7 +89,7 @@ impl Intake {
                     match seq {
                         Some(_) => {
                             accepted.new += 1;
-                            let key = item.partition_key().to_string();
+                            let key = item.partition_key_by(self.inner.keying).to_string();
                             self.inner
                                 .producer
                                 .send(Topic::Items, &key, item.to_json())
@@ -102,7 +105,10 @@ impl Intake {
             None => {
                 let records = items
                     .into_iter()
-                    .map(|i| (Topic::Items, i.partition_key().to_string(), i.to_json()))
+                    .map(|i| {
+                        let key = i.partition_key_by(self.inner.keying).to_string();
+                        (Topic::Items, key, i.to_json())
+                    })
                     .collect();
                 self.inner
                     .producer

@@ -157,7 +157,7 @@ pub async fn start(
     let producer = bus.producer();
     let privacy = Privacy::from_config(&cfg);
     let intake = if kafka {
-        Intake::kafka(producer.clone(), privacy.clone())
+        Intake::kafka(producer.clone(), privacy.clone(), cfg.bus.kafka.item_key)
     } else {
         Intake::embedded(store.clone(), producer.clone(), privacy.clone())
     };
