@@ -6,55 +6,13 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{http, items, metric, wait_for, Daemon};
-use yuqing_bus::{Bus, BusConfig, BusKind, Topic};
-use yuqing_testkit::{unique, Broker, PgDatabase};
+use common::{
+    analyze_received, http, item_record, items, last_assignment, wait_for, Daemon, KafkaPipeline,
+};
+use yuqing_bus::{Bus, Topic};
 
-fn last_assignment(log: &str) -> Option<usize> {
-    let line = log.lines().rfind(|l| l.contains("Partitions assigned."))?;
-    let parts = line
-        .split("partitions=")
-        .nth(1)?
-        .split_whitespace()
-        .next()?;
-    Some(
-        parts
-            .trim_matches('"')
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .count(),
-    )
-}
-
-#[test]
-fn two_analyze_processes_share_a_consumer_group() {
-    let broker = Broker::start();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt.block_on(PgDatabase::create());
-    let dir = tempfile::tempdir().unwrap();
-    let prefix = unique("e2e");
-    let cfg_path = dir.path().join("pipeline.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "name = \"kafka-e2e\"\n[bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\n\
-             topic_prefix = \"{prefix}.\"\ngroup_prefix = \"{prefix}-\"\npartitions = 4\nsession_timeout = \"6s\"\n\
-             [store]\nurl = \"{}\"\n",
-            broker.bootstrap, db.url
-        ),
-    )
-    .unwrap();
-    let cfg = cfg_path.to_str().unwrap();
-    let data = dir.path().join("data");
-    let args = [
-        "analyze",
-        "--config",
-        cfg,
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let a = Daemon::start(&args, dir.path(), "a");
-    let b = Daemon::start(&args, dir.path(), "b");
+/// Waits until the two analyze processes hold two of the four partitions each.
+fn both_hold_two_partitions(a: &Daemon, b: &Daemon) {
     wait_for(
         Duration::from_secs(90),
         "both members to hold two partitions",
@@ -63,6 +21,17 @@ fn two_analyze_processes_share_a_consumer_group() {
                 .then_some(())
         },
     );
+}
+
+#[test]
+fn two_analyze_processes_share_a_consumer_group() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kp = KafkaPipeline::start(&rt, dir.path(), "kafka-e2e", 4, "", "");
+    let args = kp.args("analyze");
+    let a = Daemon::start(&args, dir.path(), "a");
+    let b = Daemon::start(&args, dir.path(), "b");
+    both_hold_two_partitions(&a, &b);
 
     // Produce the input and read the output with clients of our own.
     let n = 400;
@@ -71,28 +40,10 @@ fn two_analyze_processes_share_a_consumer_group() {
         chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00+08:00").unwrap(),
         30,
     );
-    let mut bus_cfg = BusConfig {
-        kind: BusKind::Kafka,
-        ..BusConfig::default()
-    };
-    bus_cfg.kafka.bootstrap = broker.bootstrap.clone();
-    bus_cfg.kafka.topic_prefix = format!("{prefix}.");
-    bus_cfg.kafka.group_prefix = format!("{prefix}-");
-    bus_cfg.kafka.partitions = 4;
-    bus_cfg.kafka.session_timeout = Duration::from_secs(6);
+    let bus_cfg = kp.bus_config();
     let seen: HashMap<String, usize> = rt.block_on(async {
         let bus = Bus::connect(&bus_cfg).await.unwrap();
-        let records = input
-            .iter()
-            .map(|v| {
-                let key = v["root_id"]
-                    .as_str()
-                    .or(v["id"].as_str())
-                    .unwrap()
-                    .to_string();
-                (Topic::Items, key, v.to_string().into_bytes())
-            })
-            .collect();
+        let records = input.iter().map(item_record).collect();
         bus.producer().send_all(records).await.unwrap();
         let mut c = bus.consumer(Topic::Scored, "checker").await.unwrap();
         let mut seen: HashMap<String, usize> = HashMap::new();
@@ -135,23 +86,11 @@ fn two_analyze_processes_share_a_consumer_group() {
     let twice: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "items judged twice: {twice:?}");
 
-    let client = http();
     for d in [&a, &b] {
-        let text = client
-            .get(d.url("/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        let got = metric(
-            &text,
-            "yuqing_component_received_events_total",
-            &[("stage", "analyze")],
-        );
-        assert!(got > 0.0, "a member did no work");
+        assert!(analyze_received(d) > 0.0, "a member did no work");
     }
     // Both wrote into the shared store.
-    let store = rt.block_on(yuqing_store::Store::open(&db.url)).unwrap();
+    let store = rt.block_on(yuqing_store::Store::open(&kp.db.url)).unwrap();
     assert_eq!(rt.block_on(store.count_items()).unwrap(), n as i64);
     assert!(a.terminate().success());
     assert!(b.terminate().success());
@@ -174,50 +113,21 @@ fn forum_id(i: usize) -> String {
 /// many distinct events each incident's items ended in.
 fn incidents_across_two_processes(item_key: &str, counties: &[&str]) -> Vec<usize> {
     const TOKEN: &str = "kafka-region-token-0123456789";
-    let broker = Broker::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt.block_on(PgDatabase::create());
     let dir = tempfile::tempdir().unwrap();
-    let prefix = unique("rk");
-    let cfg_path = dir.path().join("pipeline.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "name = \"kafka-region\"\n[api]\ningest_tokens = [\"{TOKEN}\"]\n\
-             [bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\n\
-             topic_prefix = \"{prefix}.\"\ngroup_prefix = \"{prefix}-\"\npartitions = 4\n\
-             session_timeout = \"6s\"\nitem_key = \"{item_key}\"\n[store]\nurl = \"{}\"\n",
-            broker.bootstrap, db.url
-        ),
-    )
-    .unwrap();
-    let cfg = cfg_path.to_str().unwrap();
-    let data = dir.path().join("data");
-    let args = |stage: &'static str| {
-        vec![
-            stage.to_string(),
-            "--config".into(),
-            cfg.to_string(),
-            "--data-dir".into(),
-            data.to_str().unwrap().to_string(),
-        ]
-    };
-    let start = |stage: &'static str, name: &str| {
-        let a = args(stage);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        Daemon::start(&a, dir.path(), name)
-    };
+    let kp = KafkaPipeline::start(
+        &rt,
+        dir.path(),
+        "kafka-region",
+        4,
+        &format!("item_key = \"{item_key}\"\n"),
+        &format!("[api]\ningest_tokens = [\"{TOKEN}\"]\n"),
+    );
+    let start = |stage: &str, name: &str| Daemon::start(&kp.args(stage), dir.path(), name);
     let a = start("analyze", "a");
     let b = start("analyze", "b");
     let c = start("collect", "c");
-    wait_for(
-        Duration::from_secs(90),
-        "both members to hold two partitions",
-        || {
-            (last_assignment(&a.log_text()) == Some(2) && last_assignment(&b.log_text()) == Some(2))
-                .then_some(())
-        },
-    );
+    both_hold_two_partitions(&a, &b);
     let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-22T09:00:00+08:00").unwrap();
     let mut lines = String::new();
     for (i, county) in counties.iter().enumerate() {
@@ -246,7 +156,7 @@ fn incidents_across_two_processes(item_key: &str, counties: &[&str]) -> Vec<usiz
         .send()
         .unwrap();
     assert!(r.status().is_success(), "ingest: {}", r.status());
-    let store = rt.block_on(yuqing_store::Store::open(&db.url)).unwrap();
+    let store = rt.block_on(yuqing_store::Store::open(&kp.db.url)).unwrap();
     let n = 2 * counties.len() as i64;
     wait_for(
         Duration::from_secs(90),
@@ -276,21 +186,9 @@ fn incidents_across_two_processes(item_key: &str, counties: &[&str]) -> Vec<usiz
             }
         })
         .collect();
-    let client = http();
     for d in [&a, &b] {
-        let text = client
-            .get(d.url("/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        let got = metric(
-            &text,
-            "yuqing_component_received_events_total",
-            &[("stage", "analyze")],
-        );
         assert!(
-            got > 0.0,
+            analyze_received(d) > 0.0,
             "an analyze process got no items: the test would prove nothing"
         );
     }

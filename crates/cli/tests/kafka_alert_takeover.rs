@@ -14,9 +14,8 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{bin, items, jsonl, wait_for, write_jsonl, Daemon};
-use yuqing_bus::{Bus, BusConfig, BusKind, Topic};
-use yuqing_testkit::{unique, Broker, PgDatabase};
+use common::{bin, items, jsonl, wait_for, write_jsonl, Daemon, KafkaPipeline};
+use yuqing_bus::{Bus, Topic};
 
 fn assigned(log: &str) -> bool {
     log.lines()
@@ -63,40 +62,11 @@ fn a_second_alert_process_continues_an_event_it_takes_over() {
         .expect("the snapshot of the first alert")
         + 1;
 
-    let broker = Broker::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt.block_on(PgDatabase::create());
-    let prefix = unique("takeover");
-    let cfg_path = dir.path().join("pipeline.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "name = \"kafka-takeover\"\n[bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\n\
-             topic_prefix = \"{prefix}.\"\ngroup_prefix = \"{prefix}-\"\npartitions = 1\nsession_timeout = \"6s\"\n\
-             [store]\nurl = \"{}\"\n",
-            broker.bootstrap, db.url
-        ),
-    )
-    .unwrap();
-    let cfg = cfg_path.to_str().unwrap();
-    let data = dir.path().join("data");
-    let args = [
-        "alert",
-        "--config",
-        cfg,
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
+    let kp = KafkaPipeline::start(&rt, dir.path(), "kafka-takeover", 1, "", "");
+    let args = kp.args("alert");
 
-    let mut bus_cfg = BusConfig {
-        kind: BusKind::Kafka,
-        ..BusConfig::default()
-    };
-    bus_cfg.kafka.bootstrap = broker.bootstrap.clone();
-    bus_cfg.kafka.topic_prefix = format!("{prefix}.");
-    bus_cfg.kafka.group_prefix = format!("{prefix}-");
-    bus_cfg.kafka.partitions = 1;
-    bus_cfg.kafka.session_timeout = Duration::from_secs(6);
+    let bus_cfg = kp.bus_config();
     let produce = |part: &[serde_json::Value]| {
         rt.block_on(async {
             let bus = Bus::connect(&bus_cfg).await.unwrap();
@@ -113,7 +83,7 @@ fn a_second_alert_process_continues_an_event_it_takes_over() {
             bus.producer().send_all(records).await.unwrap();
         })
     };
-    let store = rt.block_on(yuqing_store::Store::open(&db.url)).unwrap();
+    let store = rt.block_on(yuqing_store::Store::open(&kp.db.url)).unwrap();
     let stored = || -> Vec<yuqing_core::Alert> {
         rt.block_on(store.alerts_after(0, 10_000))
             .unwrap()

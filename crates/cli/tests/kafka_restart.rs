@@ -8,9 +8,8 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::{bin, items, wait_for, write_jsonl, Daemon};
-use yuqing_bus::{Bus, BusConfig, BusKind, Topic};
-use yuqing_testkit::{unique, Broker, PgDatabase};
+use common::{bin, item_record, items, wait_for, write_jsonl, Daemon, KafkaPipeline};
+use yuqing_bus::Bus;
 
 fn key(v: &serde_json::Value) -> String {
     let observed = v["observed_at"]
@@ -72,31 +71,10 @@ fn reports(n: usize, start: chrono::DateTime<chrono::FixedOffset>) -> Vec<serde_
 
 #[test]
 fn a_restarted_analyze_process_continues_the_open_events() {
-    let broker = Broker::start();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt.block_on(PgDatabase::create());
     let dir = tempfile::tempdir().unwrap();
-    let prefix = unique("restart");
-    let cfg_path = dir.path().join("pipeline.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "name = \"kafka-restart\"\n[bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\n\
-             topic_prefix = \"{prefix}.\"\ngroup_prefix = \"{prefix}-\"\npartitions = 1\nsession_timeout = \"6s\"\n\
-             [store]\nurl = \"{}\"\n",
-            broker.bootstrap, db.url
-        ),
-    )
-    .unwrap();
-    let cfg = cfg_path.to_str().unwrap();
-    let data = dir.path().join("data");
-    let args = [
-        "analyze",
-        "--config",
-        cfg,
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
+    let kp = KafkaPipeline::start(&rt, dir.path(), "kafka-restart", 1, "", "");
+    let args = kp.args("analyze");
 
     // Event time ends about now, inside the window the new process rebuilds.
     let start = chrono::Utc::now().fixed_offset() - chrono::Duration::minutes(12);
@@ -112,33 +90,15 @@ fn a_restarted_analyze_process_continues_the_open_events() {
     });
     let half = all.len() / 2;
 
-    let mut bus_cfg = BusConfig {
-        kind: BusKind::Kafka,
-        ..BusConfig::default()
-    };
-    bus_cfg.kafka.bootstrap = broker.bootstrap.clone();
-    bus_cfg.kafka.topic_prefix = format!("{prefix}.");
-    bus_cfg.kafka.group_prefix = format!("{prefix}-");
-    bus_cfg.kafka.partitions = 1;
-    bus_cfg.kafka.session_timeout = Duration::from_secs(6);
+    let bus_cfg = kp.bus_config();
     let produce = |part: &[serde_json::Value]| {
         rt.block_on(async {
             let bus = Bus::connect(&bus_cfg).await.unwrap();
-            let records = part
-                .iter()
-                .map(|v| {
-                    let key = v["root_id"]
-                        .as_str()
-                        .or(v["id"].as_str())
-                        .unwrap()
-                        .to_string();
-                    (Topic::Items, key, v.to_string().into_bytes())
-                })
-                .collect();
+            let records = part.iter().map(item_record).collect();
             bus.producer().send_all(records).await.unwrap();
         })
     };
-    let store = rt.block_on(yuqing_store::Store::open(&db.url)).unwrap();
+    let store = rt.block_on(yuqing_store::Store::open(&kp.db.url)).unwrap();
     let judged = || rt.block_on(store.count_judged()).unwrap() as usize;
 
     let first = Daemon::start(&args, dir.path(), "first");

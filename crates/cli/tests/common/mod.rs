@@ -293,3 +293,112 @@ impl Site {
         self.requests.lock().unwrap().clone()
     }
 }
+
+/// A Kafka + PostgreSQL pipeline for the stage tests: a tansu broker, a fresh database, a unique
+/// topic and group prefix, and `pipeline.toml` written in the test's directory.
+pub struct KafkaPipeline {
+    pub broker: yuqing_testkit::Broker,
+    pub db: yuqing_testkit::PgDatabase,
+    pub prefix: String,
+    config: String,
+    data: String,
+    partitions: i32,
+}
+
+impl KafkaPipeline {
+    /// Starts the broker, creates the database and writes the pipeline named `name` with
+    /// `partitions` per topic; `kafka` holds extra `[bus.kafka]` lines, `tables` extra tables.
+    pub fn start(
+        rt: &tokio::runtime::Runtime,
+        dir: &Path,
+        name: &str,
+        partitions: i32,
+        kafka: &str,
+        tables: &str,
+    ) -> KafkaPipeline {
+        let broker = yuqing_testkit::Broker::start();
+        let db = rt.block_on(yuqing_testkit::PgDatabase::create());
+        let prefix = yuqing_testkit::unique(name);
+        let path = dir.join("pipeline.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "name = \"{name}\"\n[bus]\nkind = \"kafka\"\n[bus.kafka]\nbootstrap = \"{}\"\n\
+                 topic_prefix = \"{prefix}.\"\ngroup_prefix = \"{prefix}-\"\npartitions = {partitions}\n\
+                 session_timeout = \"6s\"\n{kafka}[store]\nurl = \"{}\"\n{tables}",
+                broker.bootstrap, db.url
+            ),
+        )
+        .unwrap();
+        KafkaPipeline {
+            broker,
+            db,
+            prefix,
+            config: path.to_str().unwrap().to_string(),
+            data: dir.join("data").to_str().unwrap().to_string(),
+            partitions,
+        }
+    }
+
+    /// `<stage> --config pipeline.toml --data-dir data`.
+    pub fn args<'a>(&'a self, stage: &'a str) -> [&'a str; 5] {
+        [stage, "--config", &self.config, "--data-dir", &self.data]
+    }
+
+    /// The same bus, for the test's own producers and consumers.
+    pub fn bus_config(&self) -> yuqing_bus::BusConfig {
+        let mut cfg = yuqing_bus::BusConfig {
+            kind: yuqing_bus::BusKind::Kafka,
+            ..yuqing_bus::BusConfig::default()
+        };
+        cfg.kafka.bootstrap = self.broker.bootstrap.clone();
+        cfg.kafka.topic_prefix = format!("{}.", self.prefix);
+        cfg.kafka.group_prefix = format!("{}-", self.prefix);
+        cfg.kafka.partitions = self.partitions;
+        cfg.kafka.session_timeout = Duration::from_secs(6);
+        cfg
+    }
+}
+
+/// How many partitions the last "Partitions assigned." line of a stage's log lists.
+pub fn last_assignment(log: &str) -> Option<usize> {
+    let line = log.lines().rfind(|l| l.contains("Partitions assigned."))?;
+    let parts = line
+        .split("partitions=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?;
+    Some(
+        parts
+            .trim_matches('"')
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .count(),
+    )
+}
+
+/// Items an analyze process has received (`yuqing_component_received_events_total`).
+pub fn analyze_received(d: &Daemon) -> f64 {
+    let text = http()
+        .get(d.url("/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    metric(
+        &text,
+        "yuqing_component_received_events_total",
+        &[("stage", "analyze")],
+    )
+}
+
+/// An item as the intake publishes it: on the items topic, keyed by its thread.
+pub fn item_record(v: &serde_json::Value) -> (yuqing_bus::Topic, String, Vec<u8>) {
+    let bytes = v.to_string().into_bytes();
+    let item = yuqing_core::Item::from_json(&bytes).expect("a valid item");
+    (
+        yuqing_bus::Topic::Items,
+        item.partition_key().to_string(),
+        bytes,
+    )
+}
